@@ -1,1 +1,25 @@
-"""x"""
+"""The BUTTON stages as typed DSPy signatures: one module per stage, the docstring is the instruction."""
+
+from toolsynth.signatures.assistant_turn import AssistantTurn
+from toolsynth.signatures.compose_parallel import ComposeParallelThenSequential
+from toolsynth.signatures.compose_sequential import ComposeSequential
+from toolsynth.signatures.expand_scenario import ExpandScenario
+from toolsynth.signatures.extract_scenario import ExtractScenario
+from toolsynth.signatures.generate_atomic_task import GenerateAtomicTask
+from toolsynth.signatures.generate_functions import GenerateFunctions
+from toolsynth.signatures.judge_composition import JudgeComposition
+from toolsynth.signatures.simulate_tool import SimulateTool
+from toolsynth.signatures.simulate_user import SimulateUser
+
+__all__ = [
+    "AssistantTurn",
+    "ComposeParallelThenSequential",
+    "ComposeSequential",
+    "ExpandScenario",
+    "ExtractScenario",
+    "GenerateAtomicTask",
+    "GenerateFunctions",
+    "JudgeComposition",
+    "SimulateTool",
+    "SimulateUser",
+]

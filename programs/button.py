@@ -1,0 +1,214 @@
+"""ButtonProgram: the BUTTON pipeline composed, top to bottom, for one seed.
+
+    chat ─extract─▶ scenario ─expand─▶ scenarios ─atomic tasks─▶ tasks
+         ─compose (sequential | parallel-then-sequential)─▶ composite ─judge─▶ feasible composite
+         ─generate functions─▶ tools ─user ⇄ assistant ⇄ tool─▶ conversation ─validate─▶ sample | rejection
+
+Every branch (scenario × task) ends as a `Sample` or a `Rejection`; a seed that fails before it
+branches ends as one `Rejection`. Nothing raises for bad model output; only errors that would fail
+every record (a wrong key, an unknown model) propagate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import dspy
+from toolsynth.programs.compose_parallel import ComposeParallelThenSequentialStage, parallel_then_sequential_task
+from toolsynth.programs.compose_sequential import ComposeSequentialStage, sequential_task
+from toolsynth.programs.conversation import DEFAULT_SYSTEM_PROMPT, Conversation
+from toolsynth.programs.expand_scenario import ExpandScenarioStage
+from toolsynth.programs.extract_scenario import ExtractScenarioStage
+from toolsynth.programs.generate_atomic_task import GenerateAtomicTaskStage
+from toolsynth.programs.generate_functions import GenerateFunctionsStage
+from toolsynth.programs.judge_composition import JudgeCompositionStage
+from toolsynth.programs.stage import Stage, StageRejected, run_sync
+from toolsynth.validators.findings import as_feedback, codes, errors
+from toolsynth.validators.sample import check_sample
+
+from toolsynth.types import CompositeTask, Rejection, Sample, SubtaskFunction
+
+LANGUAGES = {"en": "English", "zh": "Chinese (简体中文)"}
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def detect_language(text: str) -> str:
+    """`zh` when the text is mostly Chinese, else `en`; the seed's language is kept for its samples."""
+    cjk = len(_CJK.findall(text))
+    letters = len(re.findall(r"[A-Za-z]", text))
+    return "zh" if cjk and cjk >= letters / 4 else "en"
+
+
+def language_name(code: str) -> str:
+    return LANGUAGES.get(code, code)
+
+
+@dataclass
+class ButtonResult:
+    """What one seed became."""
+
+    samples: list[Sample] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+class ButtonProgram(dspy.Module):
+    """The BUTTON recipe as one DSPy program.
+
+    Knobs: `expand` new scenarios per seed (besides the extracted one), `tasks_per_scenario` atomic tasks
+    per scenario, `parallel_ratio` the share of parallel-then-sequential compositions, `max_turns`
+    assistant turns per conversation, `max_attempts` per stage (1 = no repair retry), `seed` for the
+    program's own choices, `language` to force one language for every sample, `role_lms` to give the
+    assistant, user, tool, judge or generator roles their own `dspy.LM`.
+    """
+
+    def __init__(
+        self,
+        *,
+        expand: int = 1,
+        tasks_per_scenario: int = 1,
+        parallel_ratio: float = 0.5,
+        max_turns: int = 8,
+        max_attempts: int = 3,
+        seed: int = 0,
+        language: str | None = None,
+        system_prompt: str = DEFAULT_SYSTEM_PROMPT,
+        role_lms: dict[str, dspy.LM] | None = None,
+    ) -> None:
+        super().__init__()
+        if not 0.0 <= parallel_ratio <= 1.0:
+            raise ValueError(f"parallel_ratio must be within [0, 1], got {parallel_ratio}")
+        self.extract_scenario = ExtractScenarioStage(max_attempts)
+        self.expand_scenario = ExpandScenarioStage(max_attempts)
+        self.generate_atomic_task = GenerateAtomicTaskStage(max_attempts)
+        self.compose_sequential = ComposeSequentialStage(max_attempts)
+        self.compose_parallel = ComposeParallelThenSequentialStage(max_attempts)
+        self.judge_composition = JudgeCompositionStage(max_attempts)
+        self.generate_functions = GenerateFunctionsStage(max_attempts)
+        self.conversation = Conversation(max_turns, max_attempts, system_prompt)
+        self.expand = expand
+        self.tasks_per_scenario = tasks_per_scenario
+        self.parallel_ratio = parallel_ratio
+        self.seed = seed
+        self.language = language
+        self.use_lms(role_lms or {})
+
+    def stages(self) -> list[Stage]:
+        c = self.conversation
+        return [self.extract_scenario, self.expand_scenario, self.generate_atomic_task, self.compose_sequential,
+                self.compose_parallel, self.judge_composition, self.generate_functions, c.user, c.assistant, c.tool]
+
+    def use_lms(self, role_lms: dict[str, dspy.LM]) -> None:
+        """Give roles their own LM; roles not named use the configured `dspy.settings.lm`."""
+        for stage in self.stages():
+            stage.role_lm = role_lms.get(stage.role)
+
+    def forward(
+        self, chat: Any = None, scenario: str | None = None, source_id: str = "0", language: str | None = None
+    ) -> ButtonResult:
+        return run_sync(self.aforward(chat=chat, scenario=scenario, source_id=source_id, language=language))
+
+    async def aforward(
+        self, chat: Any = None, scenario: str | None = None, source_id: str = "0", language: str | None = None
+    ) -> ButtonResult:
+        if chat is None and scenario is None:
+            raise ValueError("ButtonProgram needs a seed `chat` or a `scenario`")
+        transcript = chat if isinstance(chat, str) or chat is None else render_transcript(chat)
+        code = language or self.language or detect_language(transcript or scenario or "")
+        result = ButtonResult()
+        try:
+            if scenario is None:
+                scenario = (await self.extract_scenario.run(f"{source_id}/scenario", chat=transcript)).scenario
+            scenarios = [scenario]
+            if self.expand > 0:
+                expanded = await self.expand_scenario.run(f"{source_id}/expand", scenario=scenario, count=self.expand)
+                scenarios += expanded.scenarios[: self.expand]
+        except StageRejected as rejected:
+            result.rejections.append(_rejection(source_id, source_id, rejected, {"language": code}))
+            return result
+        branches = await asyncio.gather(
+            *(self._scenario(source_id, f"{source_id}-s{i}", s, code) for i, s in enumerate(scenarios))
+        )
+        for branch in branches:
+            result.samples += branch.samples
+            result.rejections += branch.rejections
+        return result
+
+    async def _scenario(self, source_id: str, key: str, scenario: str, code: str) -> ButtonResult:
+        try:
+            tasks = (await self.generate_atomic_task.run(
+                f"{key}/tasks", scenario=scenario, count=self.tasks_per_scenario, language=language_name(code)
+            )).tasks[: self.tasks_per_scenario]
+        except StageRejected as rejected:
+            return ButtonResult(rejections=[_rejection(key, source_id, rejected, {"scenario": scenario})])
+        outcomes = await asyncio.gather(
+            *(self._task(source_id, f"{key}-t{i}", scenario, t, code) for i, t in enumerate(tasks))
+        )
+        out = ButtonResult()
+        for outcome in outcomes:
+            (out.samples if isinstance(outcome, Sample) else out.rejections).append(outcome)
+        return out
+
+    def strategy_for(self, key: str) -> str:
+        parallel = random.Random(f"{self.seed}|{key}").random() < self.parallel_ratio
+        return "parallel_then_sequential" if parallel else "sequential"
+
+    async def _task(self, source_id: str, key: str, scenario: str, task: str, code: str) -> Sample | Rejection:
+        meta: dict[str, Any] = {"scenario": scenario, "atomic_task": task, "language": code}
+        try:
+            composite = await self._compose(key, task, code)
+            meta.update(composite_task=composite.instruction, strategy=composite.strategy)
+            verdict = (await self.judge_composition.run(
+                f"{key}/judge", composite_instruction=composite.instruction, subtasks=composite.subtasks
+            )).verdict
+            if not verdict.feasible:
+                raise StageRejected(self.judge_composition.stage_name, ["infeasible"], verdict.reasons)
+            planned = await self.generate_functions.run(
+                f"{key}/functions", composite_instruction=composite.instruction, subtasks=composite.subtasks
+            )
+            meta["subtasks"] = _subtasks_meta(composite, planned.subtask_functions)
+            messages = await self.conversation.run(key, composite, planned.functions, language_name(code))
+        except StageRejected as rejected:
+            return _rejection(key, source_id, rejected, meta)
+        meta["judge"] = verdict.reasons
+        sample = Sample(id=key, source_id=source_id, messages=messages, functions=planned.functions, meta=meta)
+        findings = errors(check_sample(sample.to_openai()))
+        if findings:
+            return Rejection(id=key, source_id=source_id, stage="validate", codes=codes(findings),
+                             message=as_feedback(findings, limit=6), meta=meta)
+        return sample
+
+    async def _compose(self, key: str, task: str, code: str) -> CompositeTask:
+        if self.strategy_for(key) == "sequential":
+            p = await self.compose_sequential.run(f"{key}/compose", task=task, language=language_name(code))
+            return sequential_task(task, p)
+        p = await self.compose_parallel.run(f"{key}/compose", task=task, language=language_name(code))
+        return parallel_then_sequential_task(task, p)
+
+
+def _subtasks_meta(composite: CompositeTask, plan: list[SubtaskFunction]) -> list[dict[str, Any]]:
+    served = {p.subtask: p.function for p in plan}
+    return [{**s.model_dump(), "function": served.get(s.id)} for s in composite.subtasks]
+
+
+def _rejection(key: str, source_id: str, rejected: StageRejected, meta: dict[str, Any]) -> Rejection:
+    return Rejection(id=key, source_id=source_id, stage=rejected.stage, codes=rejected.codes,
+                     message=rejected.message, meta=meta)
+
+
+def render_transcript(messages: Any) -> str:
+    """OpenAI-style messages as the plain transcript the scenario extractor reads."""
+    lines = []
+    for m in messages if isinstance(messages, list) else []:
+        if not isinstance(m, dict):
+            continue
+        role = str(m.get("role", "")).upper()
+        if m.get("tool_calls"):
+            calls = ", ".join(str(c.get("function", {}).get("name")) for c in m["tool_calls"] if isinstance(c, dict))
+            lines.append(f"{role}: [calls {calls}]")
+        if m.get("content"):
+            lines.append(f"{role}: {m['content']}")
+    return "\n".join(lines)

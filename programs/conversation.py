@@ -1,0 +1,103 @@
+"""Stage 7: the multi-agent conversation — user ⇄ assistant ⇄ tool — for one composite task.
+
+The user agent knows only the composite task; the assistant sees only the conversation and the tools
+(never the plan or subtasks); each tool call is answered by the tool agent, which sees the function
+with its `returns` schema and this conversation's earlier results. The conversation ends when the user
+agent is satisfied after an assistant answer, or is rejected at the turn limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from typing import Any
+
+import dspy
+from toolsynth.programs.assistant_turn import AssistantTurnStage
+from toolsynth.programs.simulate_tool import SimulateToolStage
+from toolsynth.programs.simulate_user import SimulateUserStage
+from toolsynth.programs.stage import StageRejected
+
+from toolsynth.types import CompositeTask, FunctionSpec, Message, ToolCall
+
+DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. You can call functions when they help answer the user."
+
+
+def call_id(key: str, turn: int, index: int) -> str:
+    digest = hashlib.sha256(f"{key}|{turn}|{index}".encode()).hexdigest()[:16]
+    return f"call_{digest}"
+
+
+class Conversation(dspy.Module):
+    def __init__(self, max_turns: int = 8, max_attempts: int = 3, system_prompt: str = DEFAULT_SYSTEM_PROMPT) -> None:
+        super().__init__()
+        self.user = SimulateUserStage(max_attempts)
+        self.assistant = AssistantTurnStage(max_attempts)
+        self.tool = SimulateToolStage(max_attempts)
+        self.max_turns = max_turns
+        self.system_prompt = system_prompt
+
+    async def run(
+        self, key: str, composite: CompositeTask, functions: list[FunctionSpec], language: str
+    ) -> list[Message]:
+        tools = [f.to_openai_tool() for f in functions]
+        by_name = {f.name: f for f in functions}
+        names = {"tool_names": list(by_name)}
+        messages: list[Message] = [Message(role="system", content=self.system_prompt)]
+
+        def shown() -> list[dict[str, Any]]:
+            return [m.to_openai() for m in messages[1:]]
+
+        opening = await self.user.run(
+            f"{key}/user/0", check_with=names, composite_task=composite.instruction, conversation=[], language=language
+        )
+        messages.append(Message(role="user", content=opening.message))
+        for turn in range(1, self.max_turns + 1):
+            prediction = await self.assistant.run(
+                f"{key}/assistant/{turn}", tools=tools, conversation=shown(), language=language
+            )
+            reply = prediction.reply
+            if reply.tool_calls:
+                calls = [ToolCall(id=call_id(key, turn, i), name=c.name, arguments=c.arguments)
+                         for i, c in enumerate(reply.tool_calls)]
+                messages.append(Message(role="assistant", content=reply.content or None, tool_calls=calls))
+                messages.extend(await self._answer_calls(key, turn, calls, by_name, messages))
+                continue
+            messages.append(Message(role="assistant", content=reply.content))
+            follow_up = await self.user.run(
+                f"{key}/user/{turn}", check_with=names,
+                composite_task=composite.instruction, conversation=shown(), language=language,
+            )
+            if follow_up.task_complete:
+                return messages
+            messages.append(Message(role="user", content=follow_up.message))
+        raise StageRejected(
+            "Conversation", ["max_turns_reached"],
+            f"the user was not satisfied within {self.max_turns} assistant turns",
+        )
+
+    async def _answer_calls(
+        self, key: str, turn: int, calls: list[ToolCall], by_name: dict[str, FunctionSpec], messages: list[Message]
+    ) -> list[Message]:
+        earlier = _earlier_results(messages)
+
+        async def answer(index: int, call: ToolCall) -> Message:
+            prediction = await self.tool.run(
+                f"{key}/tool/{turn}/{index}",
+                function=by_name[call.name], arguments=call.arguments, earlier_results=earlier,
+            )
+            return Message(role="tool", tool_call_id=call.id, name=call.name,
+                           content=json.dumps(prediction.result, ensure_ascii=False))
+
+        return list(await asyncio.gather(*(answer(i, c) for i, c in enumerate(calls))))
+
+
+def _earlier_results(messages: list[Message]) -> list[dict[str, Any]]:
+    calls = {c.id: c for m in messages for c in m.tool_calls}
+    out = []
+    for m in messages:
+        if m.role == "tool" and m.tool_call_id in calls:
+            call = calls[m.tool_call_id]
+            out.append({"name": call.name, "arguments": call.arguments, "result": json.loads(m.content or "{}")})
+    return out

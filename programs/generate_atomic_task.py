@@ -1,0 +1,16 @@
+"""Stage 3: scenario → self-contained atomic tasks."""
+
+from typing import Any
+
+import dspy
+from toolsynth.programs.stage import Stage
+from toolsynth.signatures import GenerateAtomicTask
+from toolsynth.validators.findings import Finding
+from toolsynth.validators.tasks import check_atomic_tasks
+
+
+class GenerateAtomicTaskStage(Stage):
+    signature = GenerateAtomicTask
+
+    def check(self, prediction: dspy.Prediction, inputs: dict[str, Any]) -> list[Finding]:
+        return check_atomic_tasks(prediction.tasks)

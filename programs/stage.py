@@ -1,0 +1,165 @@
+"""The one pattern every stage shares: predict, check the typed output, retry with the findings.
+
+A stage is a `dspy.Module` holding one `dspy.Predict` of its signature (so optimizers see it and
+`save`/`load` keep its instructions and demos). When the checks return errors, the same signature,
+extended by a `feedback` input that lists them, is asked again (bounded by `max_attempts`); after that
+the stage raises `StageRejected` carrying its name, the finding codes and a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+from collections.abc import Coroutine
+from typing import Any, ClassVar, TypeVar
+
+import dspy
+from pydantic import TypeAdapter
+from toolsynth.validators.findings import Finding, as_feedback, codes, errors
+
+from toolsynth.execution import current_memo, current_meter, lm_slot
+from toolsynth.lm import cost_of
+
+T = TypeVar("T")
+
+FEEDBACK_FIELD = dspy.InputField(
+    desc="problems found in your previous answer to these same inputs; answer again and fix every one"
+)
+
+
+class StageRejected(Exception):
+    """A stage gave up on a record: which stage, which finding codes, and why."""
+
+    def __init__(self, stage: str, codes: list[str], message: str) -> None:
+        super().__init__(f"{stage}: {message}")
+        self.stage = stage
+        self.codes = codes
+        self.message = message
+
+    def to_json(self) -> dict[str, Any]:
+        return {"stage": self.stage, "codes": self.codes, "message": self.message}
+
+
+class Stage(dspy.Module):
+    """Base class: subclasses set `signature`, `role`, and implement `check`."""
+
+    signature: ClassVar[type[dspy.Signature]]
+    role: ClassVar[str] = "generator"
+
+    def __init__(self, max_attempts: int = 3, lm: dspy.LM | None = None) -> None:
+        super().__init__()
+        self.predict = dspy.Predict(self.signature)
+        self.max_attempts = max(1, max_attempts)
+        self.role_lm = lm
+
+    @property
+    def stage_name(self) -> str:
+        return self.signature.__name__
+
+    def check(self, prediction: dspy.Prediction, inputs: dict[str, Any]) -> list[Finding]:
+        """Findings on one prediction; errors trigger a retry. Override per stage."""
+        return []
+
+    async def run(
+        self, key: str | None = None, check_with: dict[str, Any] | None = None, **inputs: Any
+    ) -> dspy.Prediction:
+        """Predict and check, with bounded retries; memoised under `key` when a run lends a memo.
+
+        `check_with` carries facts the checks need that are not inputs of the signature.
+        """
+        memo = current_memo()
+        if key is not None and memo is not None:
+            stored = memo.get(key)
+            if stored is not None:
+                if "rejected" in stored:
+                    raise StageRejected(**stored["rejected"])
+                return dspy.Prediction(**self.revive(stored["outputs"]))
+        try:
+            prediction = await self._attempts(inputs, {**inputs, **(check_with or {})})
+        except StageRejected as rejected:
+            if key is not None and memo is not None and "lm_error" not in rejected.codes:
+                memo.put(key, {"rejected": rejected.to_json()})
+            raise
+        if key is not None and memo is not None:
+            memo.put(key, {"outputs": self.dump(prediction)})
+        return prediction
+
+    def dump(self, prediction: dspy.Prediction) -> dict[str, Any]:
+        fields = self.signature.output_fields
+        return {
+            name: TypeAdapter(fields[name].annotation).dump_python(prediction[name], mode="json") for name in fields
+        }
+
+    def revive(self, stored: dict[str, Any]) -> dict[str, Any]:
+        fields = self.signature.output_fields
+        return {name: TypeAdapter(fields[name].annotation).validate_python(stored[name]) for name in fields}
+
+    async def _attempts(self, inputs: dict[str, Any], facts: dict[str, Any]) -> dspy.Prediction:
+        findings: list[Finding] = []
+        previous = ""
+        for _ in range(self.max_attempts):
+            predictor = self.predict
+            call_inputs = dict(inputs)
+            if findings:
+                predictor = dspy.Predict(self.predict.signature.append("feedback", FEEDBACK_FIELD))
+                predictor.demos = self.predict.demos
+                call_inputs["feedback"] = f"Your previous answer:\n{previous}\n\nProblems:\n{as_feedback(findings)}"
+            try:
+                prediction = await self._predict(predictor, call_inputs)
+            except dspy.AdapterParseError as exc:
+                findings = [Finding("output_unparseable", "error", "", _first_line(str(exc)))]
+                previous = str(getattr(exc, "lm_response", "") or "")[:2000]
+                continue
+            findings = errors(self.check(prediction, facts))
+            if not findings:
+                return prediction
+            previous = str(self.dump_lenient(prediction))[:2000]
+        raise StageRejected(
+            self.stage_name,
+            codes(findings),
+            f"gave up after {self.max_attempts} attempts: {as_feedback(findings, limit=4)}",
+        )
+
+    def dump_lenient(self, prediction: dspy.Prediction) -> dict[str, Any]:
+        try:
+            return self.dump(prediction)
+        except Exception:  # a prediction that does not even dump is still worth showing
+            return {k: str(v) for k, v in prediction.items()}
+
+    async def _predict(self, predictor: dspy.Predict, inputs: dict[str, Any]) -> dspy.Prediction:
+        meter = current_meter()
+        async with lm_slot():
+            with dspy.context(**({"lm": self.role_lm} if self.role_lm is not None else {})):
+                lm = self.role_lm or dspy.settings.lm
+                try:
+                    with dspy.track_usage() as tracker:
+                        prediction = await predictor.acall(**inputs)
+                except dspy.LMError as exc:
+                    if dspy.is_retryable_lm_error(exc):
+                        raise StageRejected(self.stage_name, ["lm_error"], _first_line(str(exc))) from exc
+                    raise
+        if meter is not None:
+            model = str(getattr(lm, "model", "unknown"))
+            for entries in tracker.usage_data.values():
+                for usage in entries:
+                    prompt = int(usage.get("prompt_tokens") or 0)
+                    completion = int(usage.get("completion_tokens") or 0)
+                    meter.record(self.stage_name, self.role, prompt, completion, cost_of(model, prompt, completion))
+        return prediction
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "no detail"
+    return line[:300]
+
+
+def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine from sync code, also when the caller already runs an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    context = contextvars.copy_context()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(context.run, asyncio.run, coroutine).result()

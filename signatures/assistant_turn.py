@@ -1,0 +1,20 @@
+"""Multi-agent conversation: the assistant, which sees only the conversation and the tools."""
+
+from typing import Any
+
+import dspy
+
+from toolsynth.types import AssistantReply
+
+
+class AssistantTurn(dspy.Signature):
+    """You are a helpful assistant with tools. Write your next message. If you need information the user
+    has not given, ask for it in `content`. Otherwise call the tools the request needs, with arguments
+    taken exactly from the conversation and from earlier tool results; calls that do not depend on each
+    other go together in one message. When every result you need is in, answer in `content` with no tool
+    calls, using the results faithfully."""
+
+    tools: list[dict[str, Any]] = dspy.InputField(desc="the functions you may call (OpenAI function format)")
+    conversation: list[dict[str, Any]] = dspy.InputField(desc="the messages so far, OpenAI chat format")
+    language: str = dspy.InputField(desc="the language to answer in")
+    reply: AssistantReply = dspy.OutputField()

@@ -1,0 +1,475 @@
+"""The offline demo model: a DSPy LM engine that answers every toolsynth signature from its inputs.
+
+It reads the prompt the adapter built (output field names from the system message, input values from
+the last user message), recognises the stage by its output fields, and answers from the small domain
+knowledge in `demo_domains`: a weather seed gives weather scenarios, tasks, functions whose parameters
+fit, calls whose arguments validate and tool results the final answer uses. Answers vary with the seed
+and are deterministic for a given seed and input. It is a stand-in for trying and testing the pipeline
+without a key or a network; it shows nothing about the quality a real model reaches.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import dspy
+from dspy.lm15 import Message as LMMessage
+from dspy.lm15 import Response, TextPart, Usage
+
+from toolsynth.demo_domains import DOMAINS, Capability, Domain, Lang, Reasoning, Result, seeded
+
+DEMO_MODEL_NAME = "toolsynth/offline-demo"
+
+_VAGUE = {"en": "a value I will tell you", "zh": "我稍后告诉你的那个"}
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_FIELD_LINE = re.compile(r"^\d+\. `(\w+)` \(([^)]*)\)", re.MULTILINE)
+_INPUT_BLOCK = re.compile(r"\[\[ ## (\w+) ## \]\]\n")
+
+
+def language_of(text: str) -> Lang:
+    """The demo's two languages: Chinese if the text has CJK characters, else English."""
+    return "zh" if _CJK.search(text) else "en"
+
+
+def _lang_field(value: Any) -> Lang:
+    text = str(value).lower()
+    return "zh" if ("chinese" in text or "zh" in text or _CJK.search(text)) else "en"
+
+
+# --------------------------------------------------------------------------- knowledge look-ups
+
+_SCENARIO_DOMAIN = {s: d for d in DOMAINS for lang in d.scenarios for s in d.scenarios[lang]}
+_CAPABILITIES = {c.name: c for d in DOMAINS for c in d.capabilities}
+
+
+def _domain_of(text: str, salt: object) -> Domain:
+    if text.strip() in _SCENARIO_DOMAIN:
+        return _SCENARIO_DOMAIN[text.strip()]
+    lowered = text.lower()
+    scores = [(sum(lowered.count(k) for k in d.keywords), -i) for i, d in enumerate(DOMAINS)]
+    best_score, best = max(scores)
+    if best_score > 0:
+        return DOMAINS[-best]
+    return DOMAINS[seeded(salt, text).randrange(len(DOMAINS))]
+
+
+def _first_capabilities(domain: Domain) -> list[Capability]:
+    starts = {a for a, _ in domain.sequential} & {a for a, _, _ in domain.parallel}
+    return [c for c in domain.capabilities if c.name in starts]
+
+
+def _match_capability(text: str, lang: Lang) -> tuple[Domain, Capability, dict[str, str]] | None:
+    for domain in DOMAINS:
+        for cap in domain.capabilities:
+            found = cap.find(text, lang)
+            if found:
+                return domain, cap, found[0]
+    return None
+
+
+def _match_reasoning(text: str, lang: Lang) -> tuple[str, Reasoning] | None:
+    for domain in DOMAINS:
+        for first, _, reasoning in domain.parallel:
+            if reasoning.clause[lang].lower() in text.lower():
+                return first, reasoning
+    return None
+
+
+def _sentence(clause: str, lang: Lang) -> str:
+    return clause + "。" if lang == "zh" else clause[:1].upper() + clause[1:] + "."
+
+
+def _typed(value: str, schema: dict[str, Any]) -> Any:
+    kind = schema.get("type")
+    try:
+        if kind == "integer":
+            return int(value)
+        if kind == "number":
+            return int(value) if re.fullmatch(r"-?\d+", value) else float(value)
+    except ValueError:
+        return value
+    return value
+
+
+# --------------------------------------------------------------------------- the stages
+
+Inputs = dict[str, Any]
+
+
+def _extract_scenario(inputs: Inputs, seed: int) -> dict[str, Any]:
+    chat = str(inputs.get("chat", ""))
+    lang = language_of(chat)
+    domain = _domain_of(chat, seed)
+    options = domain.scenarios[lang]
+    return {"scenario": options[seeded(seed, "scenario", chat).randrange(len(options))]}
+
+
+def _expand_scenario(inputs: Inputs, seed: int) -> dict[str, Any]:
+    scenario = str(inputs.get("scenario", ""))
+    lang = language_of(scenario)
+    domain = _domain_of(scenario, seed)
+    others = [s for s in domain.scenarios[lang] if s != scenario.strip()]
+    seeded(seed, "expand", scenario).shuffle(others)
+    return {"scenarios": others[: max(0, int(inputs.get("count", 1)))]}
+
+
+def _atomic_tasks(inputs: Inputs, seed: int) -> dict[str, Any]:
+    scenario = str(inputs.get("scenario", ""))
+    lang = _lang_field(inputs.get("language", "")) if inputs.get("language") else language_of(scenario)
+    domain = _domain_of(scenario, seed)
+    rng = seeded(seed, "tasks", scenario)
+    firsts = _first_capabilities(domain)
+    rng.shuffle(firsts)
+    tasks: list[str] = []
+    for i in range(max(0, int(inputs.get("count", 1)))):
+        cap = firsts[i % len(firsts)]
+        for _ in range(10):
+            task = _sentence(cap.render(cap.fill(lang, rng), lang), lang)
+            if task not in tasks:
+                break
+        tasks.append(task)
+    return {"tasks": tasks}
+
+
+def _compose(inputs: Inputs, seed: int, parallel: bool) -> dict[str, Any]:
+    task = str(inputs.get("task", ""))
+    lang = _lang_field(inputs.get("language", "")) if inputs.get("language") else language_of(task)
+    rng = seeded(seed, "compose", parallel, task)
+    matched = _match_capability(task, lang)
+    if matched is None:  # The demo only composes tasks it wrote itself.
+        out = {"subsequent_task": "", "composite_instruction": ""}
+        return {**out, "parallel_task": ""} if parallel else out
+    domain, cap, values = matched
+    first_clause = cap.render(values, lang)
+    if not parallel:
+        then = domain.capability(rng.choice([b for a, b in domain.sequential if a == cap.name]))
+        then_clause = then.render(then.fill(lang, rng), lang)
+        composite = (f"请{first_clause}，然后{then_clause}。" if lang == "zh"
+                     else f"Please {first_clause}, and then {then_clause}.")
+        return {"subsequent_task": _sentence(then_clause, lang), "composite_instruction": composite}
+    partner_name, reasoning = rng.choice([(p, r) for a, p, r in domain.parallel if a == cap.name])
+    partner = domain.capability(partner_name)
+    partner_clause = partner.render(partner.fill(lang, rng, avoid=values), lang)
+    reason_clause = reasoning.clause[lang]
+    composite = (f"请{first_clause}，并且{partner_clause}，然后{reason_clause}。" if lang == "zh"
+                 else f"Please {first_clause} and {partner_clause}, then {reason_clause}.")
+    return {
+        "parallel_task": _sentence(partner_clause, lang),
+        "subsequent_task": _sentence(reason_clause, lang),
+        "composite_instruction": composite,
+    }
+
+
+def _subtask_texts(inputs: Inputs) -> list[tuple[int, str]]:
+    subtasks = inputs.get("subtasks") or []
+    out = []
+    for i, s in enumerate(subtasks if isinstance(subtasks, list) else []):
+        if isinstance(s, dict):
+            out.append((int(s.get("id", i + 1)), str(s.get("instruction", ""))))
+    return out
+
+
+def _judge(inputs: Inputs, seed: int) -> dict[str, Any]:
+    unknown = [
+        sid for sid, text in _subtask_texts(inputs)
+        if _match_capability(text, language_of(text)) is None and _match_reasoning(text, language_of(text)) is None
+    ]
+    if unknown or not _subtask_texts(inputs):
+        return {"verdict": {"feasible": False,
+                            "reasons": f"Subtasks {unknown} are not concrete enough to map to a function call."}}
+    return {"verdict": {"feasible": True, "reasons": "Every subtask is concrete and the dependencies are real."}}
+
+
+def _functions(inputs: Inputs, seed: int) -> dict[str, Any]:
+    specs: dict[str, dict[str, Any]] = {}
+    mapping = []
+    for sid, text in _subtask_texts(inputs):
+        matched = _match_capability(text, language_of(text))
+        if matched is None:
+            mapping.append({"subtask": sid, "function": None})
+            continue
+        cap = matched[1]
+        specs.setdefault(cap.name, cap.spec())
+        mapping.append({"subtask": sid, "function": cap.name})
+    return {"functions": list(specs.values()), "subtask_functions": mapping}
+
+
+def _messages(inputs: Inputs) -> list[dict[str, Any]]:
+    conv = inputs.get("conversation")
+    return [m for m in conv if isinstance(m, dict)] if isinstance(conv, list) else []
+
+
+def _simulate_user(inputs: Inputs, seed: int) -> dict[str, Any]:
+    task = str(inputs.get("composite_task", ""))
+    lang = _lang_field(inputs.get("language", "")) if inputs.get("language") else language_of(task)
+    conversation = _messages(inputs)
+    if not conversation:
+        rng = seeded(seed, "user", task)
+        opening = task
+        matched = _match_capability(task, lang)
+        if matched and matched[2] and rng.random() < 0.3:
+            cap, values = matched[1], matched[2]
+            slot = rng.choice(sorted(values))
+            shown = cap.slots[slot].render(values[slot], lang)
+            if task.count(shown) == 1:
+                opening = task.replace(shown, _VAGUE[lang])
+        greeting = rng.choice(["你好！", "您好，"] if lang == "zh" else ["Hi! ", "Hello! ", ""])
+        return {"message": greeting + opening, "task_complete": False}
+    last = conversation[-1]
+    content = str(last.get("content") or "")
+    if last.get("role") == "assistant" and content.rstrip().endswith(("?", "？")):
+        first_user = next((str(m.get("content", "")) for m in conversation if m.get("role") == "user"), "")
+        value = _recover_vague_value(first_user, task, lang)
+        if value is not None:
+            return {"message": f"是{value}。" if lang == "zh" else f"It's {value}.", "task_complete": False}
+        return {"message": task, "task_complete": False}
+    if last.get("role") == "assistant" and content and not last.get("tool_calls"):
+        return {"message": "谢谢，这正是我需要的！" if lang == "zh" else "Thanks, that's all I needed!",
+                "task_complete": True}
+    return {"message": "请继续。" if lang == "zh" else "Please go on.", "task_complete": False}
+
+
+def _recover_vague_value(opening: str, task: str, lang: Lang) -> str | None:
+    vague = _VAGUE[lang]
+    if vague not in opening:
+        return None
+    after_greeting = opening[opening.find(task[:1]) :] if task else opening
+    head, _, tail = after_greeting.partition(vague)
+    match = re.search(re.escape(head[-20:]) + "(.+?)" + re.escape(tail[:20]), task)
+    return match.group(1) if match else None
+
+
+@dataclass
+class _Done:
+    name: str
+    arguments: dict[str, Any]
+    result: Result
+
+
+def _done_calls(conversation: list[dict[str, Any]]) -> list[_Done]:
+    results = {m.get("tool_call_id"): m.get("content") for m in conversation if m.get("role") == "tool"}
+    done = []
+    for m in conversation:
+        for call in m.get("tool_calls") or []:
+            fn = call.get("function", call)
+            args = fn.get("arguments", {})
+            if isinstance(args, str):
+                try:
+                    args = json.loads(args)
+                except json.JSONDecodeError:
+                    args = {}
+            raw = results.get(call.get("id"))
+            if raw is None:
+                continue
+            try:
+                result = json.loads(raw) if isinstance(raw, str) else raw
+            except json.JSONDecodeError:
+                result = {"text": raw}
+            done.append(_Done(str(fn.get("name")), args, result if isinstance(result, dict) else {}))
+    return done
+
+
+def _assistant(inputs: Inputs, seed: int) -> dict[str, Any]:
+    conversation = _messages(inputs)
+    tools = inputs.get("tools") if isinstance(inputs.get("tools"), list) else []
+    users = [str(m.get("content") or "") for m in conversation if m.get("role") == "user"]
+    text = " ".join(users)
+    lang = _lang_field(inputs.get("language", "")) if inputs.get("language") else language_of(text)
+    vague = _VAGUE[lang]
+    if vague in text:
+        answers = [re.fullmatch(r"(?:It's |是)(.+?)[.。]", u.strip()) for u in users[1:]]
+        value = next((a.group(1) for a in answers if a), None)
+        if value is None:
+            return {"reply": {"content": _clarifying_question(users[0], lang), "tool_calls": []}}
+        text = users[0].replace(vague, value)
+
+    done = _done_calls(conversation)
+    pending: list[dict[str, Any]] = []
+    waiting = False
+    usable = False
+    for tool in tools:
+        fn = tool.get("function", tool) if isinstance(tool, dict) else {}
+        cap = _CAPABILITIES.get(str(fn.get("name")))
+        if cap is None:
+            continue
+        instances = cap.find(text, lang) if cap.slots else ([{}] if cap.clause[lang].lower() in text.lower() else [])
+        props = (fn.get("parameters") or {}).get("properties", {})
+        for values in instances:
+            usable = True
+            args = {k: _typed(v, props.get(k, {})) for k, v in values.items()}
+            feeds = [d.result for d in done if all(k in d.result for k in cap.consumes)]
+            if cap.consumes and not feeds:
+                waiting = True
+                continue
+            if cap.consumes:
+                args.update({k: feeds[-1][k] for k in cap.consumes})
+            if not any(d.name == cap.name and d.arguments == args for d in done):
+                pending.append({"name": cap.name, "arguments": args})
+    if pending:
+        return {"reply": {"content": "", "tool_calls": pending}}
+    if not usable or (waiting and not done):
+        sorry = ("抱歉，我现有的工具无法完成这个请求。" if lang == "zh"
+                 else "I'm sorry, I can't do that with the tools I have.")
+        return {"reply": {"content": sorry, "tool_calls": []}}
+    parts = [_CAPABILITIES[d.name].summarize(d.arguments, d.result, lang) for d in done if d.name in _CAPABILITIES]
+    reasoning = _match_reasoning(text, lang)
+    if reasoning is not None:
+        first, rule = reasoning
+        inputs_for_rule = [d.result for d in done if d.name == first]
+        if len(inputs_for_rule) >= 2:
+            parts.append(rule.conclude(inputs_for_rule[-2:], lang))
+    return {"reply": {"content": (" " if lang == "en" else "").join(parts), "tool_calls": []}}
+
+
+def _clarifying_question(opening: str, lang: Lang) -> str:
+    for domain in DOMAINS:
+        for cap in domain.capabilities:
+            for values in cap.find(opening, lang):
+                for slot, value in values.items():
+                    if _VAGUE[lang] in value:
+                        desc = str(cap.parameters["properties"][slot].get("description", slot))
+                        if desc[1:2].islower():
+                            desc = desc[:1].lower() + desc[1:]
+                        return f"请问{desc}是什么？" if lang == "zh" else f"Sure, could you tell me the {desc}?"
+    return "请问具体是哪一个？" if lang == "zh" else "Could you give me the missing detail?"
+
+
+def _simulate_tool(inputs: Inputs, seed: int) -> dict[str, Any]:
+    fn = inputs.get("function") if isinstance(inputs.get("function"), dict) else {}
+    name = str(fn.get("name", ""))
+    args = inputs.get("arguments") if isinstance(inputs.get("arguments"), dict) else {}
+    for earlier in inputs.get("earlier_results") or []:
+        if isinstance(earlier, dict) and earlier.get("name") == name and earlier.get("arguments") == args:
+            return {"result": earlier.get("result", {})}
+    cap = _CAPABILITIES.get(name)
+    if cap is None:
+        return {"result": {"error": f"unknown function {name}"}}
+    try:
+        return {"result": cap.simulate(args, seeded(seed, name, json.dumps(args, sort_keys=True)))}
+    except (KeyError, TypeError, ValueError) as exc:
+        return {"result": {"error": f"invalid arguments: {exc}"}}
+
+
+Handler = Callable[[Inputs, int], dict[str, Any]]
+
+HANDLERS: dict[frozenset[str], Handler] = {
+    frozenset({"scenario"}): _extract_scenario,
+    frozenset({"scenarios"}): _expand_scenario,
+    frozenset({"tasks"}): _atomic_tasks,
+    frozenset({"subsequent_task", "composite_instruction"}): lambda i, s: _compose(i, s, parallel=False),
+    frozenset({"parallel_task", "subsequent_task", "composite_instruction"}): lambda i, s: _compose(i, s, True),
+    frozenset({"verdict"}): _judge,
+    frozenset({"functions", "subtask_functions"}): _functions,
+    frozenset({"message", "task_complete"}): _simulate_user,
+    frozenset({"reply"}): _assistant,
+    frozenset({"result"}): _simulate_tool,
+}
+
+
+# --------------------------------------------------------------------------- prompt in, text out
+
+
+def _parse_inputs(text: str) -> Inputs:
+    blocks = _INPUT_BLOCK.split(text)
+    inputs: Inputs = {}
+    for name, raw in zip(blocks[1::2], blocks[2::2], strict=False):
+        value = raw.split("\n\nRespond with", 1)[0].strip()
+        try:
+            inputs[name] = json.loads(value)
+        except json.JSONDecodeError:
+            inputs[name] = value
+    return inputs
+
+
+def _generic(fields: list[tuple[str, str]], inputs: Inputs) -> dict[str, Any]:
+    """Unknown signatures (an optimizer's own): a well-typed placeholder per field."""
+    out: dict[str, Any] = {}
+    for name, kind in fields:
+        if kind.startswith("bool"):
+            out[name] = True
+        elif kind.startswith(("int", "float")):
+            out[name] = 1
+        elif kind.startswith("list"):
+            out[name] = []
+        elif kind.startswith("dict"):
+            out[name] = {}
+        else:
+            out[name] = str(next(iter(inputs.values()), "")) if inputs else name
+    return out
+
+
+def reply_to(messages: list[dict[str, Any]], seed: int = 0) -> str:
+    """Answer one adapter-formatted prompt (OpenAI-style messages) as the demo model."""
+    system = next((str(m.get("content") or "") for m in messages if m.get("role") == "system"), "")
+    user = next((str(m.get("content") or "") for m in reversed(messages) if m.get("role") == "user"), "")
+    section = system.split("Your output fields are:", 1)[-1].split("All interactions", 1)[0]
+    fields = _FIELD_LINE.findall(section)
+    inputs = _parse_inputs(user)
+    handler = HANDLERS.get(frozenset(name for name, _ in fields))
+    answer = handler(inputs, seed) if handler else _generic(fields, inputs)
+    if "Outputs will be a JSON object" in system or not fields:
+        return json.dumps(answer, ensure_ascii=False)
+    # ChatAdapter format: one marked block per field.
+    blocks = [f"[[ ## {k} ## ]]\n{v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)}"
+              for k, v in answer.items()]
+    return "\n\n".join([*blocks, "[[ ## completed ## ]]"])
+
+
+class DemoEngine:
+    """A DSPy engine (`complete(Request) -> Response`) backed by `reply_to`."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+
+    def complete(self, request: Any) -> Response:
+        messages: list[dict[str, Any]] = []
+        if request.system is not None:
+            system = request.system if isinstance(request.system, str) else "".join(p.text for p in request.system)
+            messages.append({"role": "system", "content": system})
+        messages.extend({"role": m.role, "content": m.text or ""} for m in request.messages)
+        text = reply_to(messages, self.seed)
+        prompt_tokens = sum(len(str(m["content"])) for m in messages) // 4 + 1
+        completion_tokens = len(text) // 4 + 1
+        return Response(
+            id=None,
+            model=DEMO_MODEL_NAME,
+            message=LMMessage.assistant([TextPart(text)]),
+            finish_reason="stop",
+            usage=Usage(input_tokens=prompt_tokens, output_tokens=completion_tokens,
+                        total_tokens=prompt_tokens + completion_tokens),
+        )
+
+    def stream(self, request: Any) -> Any:
+        from dspy.lm15 import response_to_events
+
+        return response_to_events(self.complete(request))
+
+    def close(self) -> None:
+        return None
+
+
+class AsyncDemoEngine:
+    """The async face of `DemoEngine` (answers are computed in-process, so nothing is awaited)."""
+
+    def __init__(self, sync: DemoEngine) -> None:
+        self.sync = sync
+
+    async def complete(self, request: Any) -> Response:
+        return self.sync.complete(request)
+
+    async def stream(self, request: Any) -> Any:
+        for event in self.sync.stream(request):
+            yield event
+
+    async def aclose(self) -> None:
+        return None
+
+
+def demo_lm(seed: int = 0) -> dspy.LM:
+    """The offline demo model as a `dspy.LM`; its model name says it is a demo."""
+    engine = DemoEngine(seed)
+    return dspy.LM(DEMO_MODEL_NAME, engine=engine, async_engine=AsyncDemoEngine(engine), cache=False)

@@ -1,0 +1,115 @@
+"""What a run lends the programs while they execute: a step memo, a bound on LM calls, a usage meter.
+
+Programs never know where records are stored. They ask the current `StepMemo` (a context variable
+set by the runner) for a step's stored result before computing it, and report each finished step to
+it. Outside a runner the memo is absent and every step is computed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class StepMemo(Protocol):
+    """Finished steps keyed by `record/step`; values are JSON-compatible."""
+
+    def get(self, key: str) -> Any | None: ...
+
+    def put(self, key: str, value: Any) -> None: ...
+
+
+@dataclass
+class StageUsage:
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = 0.0
+
+    def add(self, prompt: int, completion: int, cost: float | None) -> None:
+        self.calls += 1
+        self.prompt_tokens += prompt
+        self.completion_tokens += completion
+        self.cost = None if cost is None or self.cost is None else self.cost + cost
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "calls": self.calls,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.prompt_tokens + self.completion_tokens,
+            "cost_usd": None if self.cost is None else round(self.cost, 6),
+        }
+
+
+@dataclass
+class UsageMeter:
+    """LM calls, tokens and cost per stage and per role (thread-safe)."""
+
+    by_stage: dict[str, StageUsage] = field(default_factory=dict)
+    by_role: dict[str, StageUsage] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, stage: str, role: str, prompt: int, completion: int, cost: float | None) -> None:
+        with self._lock:
+            self.by_stage.setdefault(stage, StageUsage()).add(prompt, completion, cost)
+            self.by_role.setdefault(role, StageUsage()).add(prompt, completion, cost)
+
+    def total(self) -> StageUsage:
+        out = StageUsage()
+        with self._lock:
+            for u in self.by_stage.values():
+                out.calls += u.calls
+                out.prompt_tokens += u.prompt_tokens
+                out.completion_tokens += u.completion_tokens
+                out.cost = None if u.cost is None or out.cost is None else out.cost + u.cost
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        with self._lock:
+            stages = {k: v.to_json() for k, v in sorted(self.by_stage.items())}
+            roles = {k: v.to_json() for k, v in sorted(self.by_role.items())}
+        return {"total": self.total().to_json(), "by_stage": stages, "by_role": roles}
+
+
+_memo: ContextVar[StepMemo | None] = ContextVar("toolsynth_step_memo", default=None)
+_limit: ContextVar[asyncio.Semaphore | None] = ContextVar("toolsynth_call_limit", default=None)
+_meter: ContextVar[UsageMeter | None] = ContextVar("toolsynth_usage_meter", default=None)
+
+
+def current_memo() -> StepMemo | None:
+    return _memo.get()
+
+
+def current_meter() -> UsageMeter | None:
+    return _meter.get()
+
+
+@contextlib.contextmanager
+def running_with(
+    memo: StepMemo | None = None, limit: asyncio.Semaphore | None = None, meter: UsageMeter | None = None
+) -> Iterator[None]:
+    """Lend a memo, a call bound and a meter to every program called inside this block."""
+    tokens = [_memo.set(memo), _limit.set(limit), _meter.set(meter)]
+    try:
+        yield
+    finally:
+        _meter.reset(tokens[2])
+        _limit.reset(tokens[1])
+        _memo.reset(tokens[0])
+
+
+@contextlib.asynccontextmanager
+async def lm_slot() -> AsyncIterator[None]:
+    """Hold one of the run's in-flight LM call slots (no bound outside a runner)."""
+    limit = _limit.get()
+    if limit is None:
+        yield
+        return
+    async with limit:
+        yield

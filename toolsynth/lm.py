@@ -1,0 +1,97 @@
+"""Language models: litellm model strings for real providers, the offline demo model otherwise.
+
+Real providers always go through `dspy.LM(model, engine="litellm")`, so any litellm model string works
+(`openai/gpt-4o-mini`, `anthropic/claude-...`, `ollama_chat/llama3.1`, `openai/<name>` with an
+`api_base` for vLLM and other OpenAI-compatible servers). Keys come from the environment as litellm
+reads them (`OPENAI_API_KEY`, ...) and are never written anywhere by toolsynth.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import dspy
+
+from toolsynth.demo_model import DEMO_MODEL_NAME, demo_lm
+
+ROLES = ("generator", "judge", "user", "assistant", "tool")
+
+# litellm and DSPy's model metadata otherwise try to download a price map and stall offline.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Which model plays which role. `None` means the offline demo model."""
+
+    model: str | None = None
+    api_base: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    num_retries: int = 3
+    timeout: float | None = None
+    role_models: dict[str, str] = field(default_factory=dict)
+    seed: int = 0
+
+    @property
+    def is_demo(self) -> bool:
+        return self.model is None and not self.role_models
+
+    def model_for(self, role: str) -> str:
+        return self.role_models.get(role) or self.model or DEMO_MODEL_NAME
+
+    def describe(self) -> dict[str, Any]:
+        """For the manifest: names, never keys."""
+        return {
+            "default": self.model or DEMO_MODEL_NAME,
+            "roles": {role: self.model_for(role) for role in ROLES},
+            "api_base": self.api_base,
+            "temperature": self.temperature,
+            "demo": any(self.model_for(r) == DEMO_MODEL_NAME for r in ROLES),
+        }
+
+    def build(self) -> dict[str, dspy.LM]:
+        """One `dspy.LM` per distinct model, shared by the roles that use it."""
+        built: dict[str, dspy.LM] = {}
+        lms: dict[str, dspy.LM] = {}
+        for role in ROLES:
+            name = self.model_for(role)
+            if name not in built:
+                built[name] = demo_lm(self.seed) if name == DEMO_MODEL_NAME else self._real(name)
+            lms[role] = built[name]
+        return lms
+
+    def _real(self, model: str) -> dspy.LM:
+        kwargs: dict[str, Any] = {"num_retries": self.num_retries}
+        if self.api_base:
+            kwargs["api_base"] = self.api_base
+        if self.temperature is not None:
+            kwargs["temperature"] = self.temperature
+        if self.max_tokens is not None:
+            kwargs["max_tokens"] = self.max_tokens
+        if self.timeout is not None:
+            kwargs["timeout"] = self.timeout
+        return dspy.LM(model, engine="litellm", **kwargs)
+
+
+def cost_of(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
+    """USD for one call at litellm's prices, or None where the price is unknown (the demo model too)."""
+    if model == DEMO_MODEL_NAME:
+        return None
+    return _cost_per_token(model, prompt_tokens, completion_tokens)
+
+
+@lru_cache(maxsize=4096)
+def _cost_per_token(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
+    try:
+        import litellm
+
+        prompt_cost, completion_cost = litellm.cost_per_token(
+            model=model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
+        )
+    except Exception:  # litellm raises a bare Exception for models it has no price for
+        return None
+    return float(prompt_cost + completion_cost)

@@ -1,0 +1,89 @@
+"""Checks on the bottom-up stages' outputs: scenarios, atomic tasks, composite tasks.
+
+These are the rules the BUTTON method states for its generated text (short, general, self-contained,
+distinct); they are cheap, deterministic, and fed back to the model on a retry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from toolsynth.validators.findings import Finding, error, warning
+
+MAX_TASK_WORDS = 30
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def word_count(text: str) -> int:
+    """Words, counting each CJK character as half a word (Chinese has no spaces)."""
+    cjk = len(_CJK.findall(text))
+    return len(_CJK.sub(" ", text).split()) + (cjk + 1) // 2
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"\W+", " ", text.lower()).strip()
+
+
+def check_text(text: Any, path: str, *, max_words: int | None = None) -> list[Finding]:
+    if not isinstance(text, str) or not text.strip():
+        return [error("text_empty", path, "must be non-empty text")]
+    if max_words is not None and word_count(text) > max_words:
+        return [error("text_too_long", path, f"has {word_count(text)} words; at most {max_words} allowed")]
+    return []
+
+
+def check_distinct(texts: Sequence[str], path: str, also_not: Sequence[str] = ()) -> list[Finding]:
+    findings = []
+    seen = {_normal(t) for t in also_not}
+    for i, text in enumerate(texts):
+        key = _normal(text)
+        if key and key in seen:
+            findings.append(error("text_duplicate", f"{path}[{i}]", "repeats an earlier text; make it different"))
+        seen.add(key)
+    return findings
+
+
+def check_scenario(scenario: Any, path: str = "scenario") -> list[Finding]:
+    return check_text(scenario, path, max_words=60)
+
+
+def check_scenarios(scenarios: Any, original: str, path: str = "scenarios") -> list[Finding]:
+    if not isinstance(scenarios, list):
+        return [error("not_a_list", path, "must be a list of scenarios")]
+    findings = [f for i, s in enumerate(scenarios) for f in check_text(s, f"{path}[{i}]", max_words=60)]
+    return findings + check_distinct([s for s in scenarios if isinstance(s, str)], path, also_not=[original])
+
+
+def check_atomic_tasks(tasks: Any, tool_names: Sequence[str] = (), path: str = "tasks") -> list[Finding]:
+    if not isinstance(tasks, list) or not tasks:
+        return [error("tasks_missing", path, "must be a non-empty list of tasks")]
+    findings = [f for i, t in enumerate(tasks) for f in check_text(t, f"{path}[{i}]", max_words=MAX_TASK_WORDS)]
+    findings += check_distinct([t for t in tasks if isinstance(t, str)], path)
+    for i, task in enumerate(tasks):
+        if isinstance(task, str) and re.search(r"\b[a-z]+_[a-z_]+\s*\(", task):
+            findings.append(error("task_names_tool", f"{path}[{i}]", "must not name a tool or function"))
+        for name in tool_names:
+            if isinstance(task, str) and name in task:
+                findings.append(error("task_names_tool", f"{path}[{i}]", f"must not name the function {name}"))
+    return findings
+
+
+def check_subtasks(subtasks: Any, instruction: Any, path: str = "composite") -> list[Finding]:
+    """A composite task: instruction present, subtasks distinct and short, dependencies point backwards."""
+    findings = check_text(instruction, f"{path}.instruction")
+    if not isinstance(subtasks, list) or len(subtasks) < 2:
+        return [*findings, error("composite_too_small", f"{path}.subtasks", "needs at least two subtasks")]
+    ids = [getattr(s, "id", None) for s in subtasks]
+    texts = [str(getattr(s, "instruction", "")) for s in subtasks]
+    for i, (sid, text) in enumerate(zip(ids, texts, strict=True)):
+        findings += check_text(text, f"{path}.subtasks[{i}].instruction", max_words=MAX_TASK_WORDS)
+        for dep in getattr(subtasks[i], "depends_on", []):
+            if dep not in ids or (isinstance(sid, int) and dep >= sid):
+                findings.append(error("dependency_invalid", f"{path}.subtasks[{i}].depends_on",
+                                      f"{dep} is not an earlier subtask"))
+    findings += check_distinct(texts, f"{path}.subtasks")
+    if not any(getattr(s, "depends_on", []) for s in subtasks):
+        findings.append(warning("composite_not_compositional", f"{path}.subtasks", "no subtask uses another's result"))
+    return findings
