@@ -30,6 +30,8 @@ from toolsynth.programs.stage import Stage, StageRejected, run_sync
 from toolsynth.validators.findings import as_feedback, codes, errors
 from toolsynth.validators.sample import check_sample
 
+from toolsynth import __version__
+from toolsynth.demo_model import DEMO_MODEL_NAME
 from toolsynth.types import CompositeTask, Rejection, Sample, SubtaskFunction
 
 LANGUAGES = {"en": "English", "zh": "Chinese (简体中文)"}
@@ -95,6 +97,27 @@ class ButtonProgram(dspy.Module):
         self.seed = seed
         self.language = language
         self.use_lms(role_lms or {})
+
+    def config(self) -> dict[str, Any]:
+        """The knobs that decide results (for run fingerprints and manifests)."""
+        return {
+            "expand": self.expand,
+            "tasks_per_scenario": self.tasks_per_scenario,
+            "parallel_ratio": self.parallel_ratio,
+            "max_turns": self.conversation.max_turns,
+            "max_attempts": self.extract_scenario.max_attempts,
+            "seed": self.seed,
+            "language": self.language,
+            "system_prompt": self.conversation.system_prompt,
+        }
+
+    def provenance(self) -> dict[str, Any]:
+        """Which model played each role, and whether any of them was the offline demo model."""
+        models = {}
+        for stage in self.stages():
+            lm = stage.role_lm or dspy.settings.lm
+            models[stage.role] = str(getattr(lm, "model", None))
+        return {"models": models, "demo": DEMO_MODEL_NAME in models.values(), "toolsynth": __version__}
 
     def stages(self) -> list[Stage]:
         c = self.conversation
@@ -174,6 +197,7 @@ class ButtonProgram(dspy.Module):
         except StageRejected as rejected:
             return _rejection(key, source_id, rejected, meta)
         meta["judge"] = verdict.reasons
+        meta["provenance"] = self.provenance()
         sample = Sample(id=key, source_id=source_id, messages=messages, functions=planned.functions, meta=meta)
         findings = errors(check_sample(sample.to_openai()))
         if findings:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import random
 from collections.abc import Coroutine
 from typing import Any, ClassVar, TypeVar
 
@@ -18,7 +19,7 @@ import dspy
 from pydantic import TypeAdapter
 from toolsynth.validators.findings import Finding, as_feedback, codes, errors
 
-from toolsynth.execution import current_memo, current_meter, lm_slot
+from toolsynth.execution import current_memo, current_meter, current_retry_policy, lm_slot
 from toolsynth.lm import cost_of
 
 T = TypeVar("T")
@@ -128,17 +129,27 @@ class Stage(dspy.Module):
             return {k: str(v) for k, v in prediction.items()}
 
     async def _predict(self, predictor: dspy.Predict, inputs: dict[str, Any]) -> dspy.Prediction:
-        meter = current_meter()
-        async with lm_slot():
-            with dspy.context(**({"lm": self.role_lm} if self.role_lm is not None else {})):
-                lm = self.role_lm or dspy.settings.lm
-                try:
-                    with dspy.track_usage() as tracker:
-                        prediction = await predictor.acall(**inputs)
-                except dspy.LMError as exc:
-                    if dspy.is_retryable_lm_error(exc):
-                        raise StageRejected(self.stage_name, ["lm_error"], _first_line(str(exc))) from exc
+        """One prediction; transient LM errors are retried with backoff, outside the call slot."""
+        policy = current_retry_policy()
+        rng = random.Random()
+        for attempt in range(policy.retries + 1):
+            try:
+                return await self._predict_once(predictor, inputs)
+            except dspy.LMError as exc:
+                if not dspy.is_retryable_lm_error(exc):
                     raise
+                if attempt == policy.retries:
+                    raise StageRejected(self.stage_name, ["lm_error"], _first_line(str(exc))) from exc
+                await asyncio.sleep(policy.delay(attempt, getattr(exc, "retry_after", None), rng))
+        raise AssertionError("unreachable")
+
+    async def _predict_once(self, predictor: dspy.Predict, inputs: dict[str, Any]) -> dspy.Prediction:
+        async with lm_slot():
+            lm = self.role_lm or dspy.settings.lm
+            with dspy.context(**({"lm": self.role_lm} if self.role_lm is not None else {})), \
+                    dspy.track_usage() as tracker:
+                prediction = await predictor.acall(**inputs)
+        meter = current_meter()
         if meter is not None:
             model = str(getattr(lm, "model", "unknown"))
             for entries in tracker.usage_data.values():

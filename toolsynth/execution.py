@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextvars import ContextVar
@@ -77,9 +78,43 @@ class UsageMeter:
         return {"total": self.total().to_json(), "by_stage": stages, "by_role": roles}
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Backoff for transient LM errors (429, 5xx, timeouts, resets): full jitter, capped, Retry-After first."""
+
+    retries: int = 4
+    base_seconds: float = 1.0
+    max_seconds: float = 30.0
+
+    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        if retry_after is not None and retry_after >= 0:
+            return min(float(retry_after), self.max_seconds) + rng.uniform(0, self.base_seconds / 4)
+        return rng.uniform(0, min(self.max_seconds, self.base_seconds * 2**attempt))
+
+
 _memo: ContextVar[StepMemo | None] = ContextVar("toolsynth_step_memo", default=None)
-_limit: ContextVar[asyncio.Semaphore | None] = ContextVar("toolsynth_call_limit", default=None)
+class CallLimit:
+    """The run-wide bound on LM calls in flight, with a gauge of how many are."""
+
+    def __init__(self, concurrency: int) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        self.concurrency = concurrency
+        self.in_flight = 0
+        self._semaphore = asyncio.Semaphore(concurrency)
+
+    async def __aenter__(self) -> None:
+        await self._semaphore.acquire()
+        self.in_flight += 1
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.in_flight -= 1
+        self._semaphore.release()
+
+
+_limit: ContextVar[CallLimit | None] = ContextVar("toolsynth_call_limit", default=None)
 _meter: ContextVar[UsageMeter | None] = ContextVar("toolsynth_usage_meter", default=None)
+_retry: ContextVar[RetryPolicy | None] = ContextVar("toolsynth_retry_policy", default=None)
 
 
 def current_memo() -> StepMemo | None:
@@ -90,15 +125,24 @@ def current_meter() -> UsageMeter | None:
     return _meter.get()
 
 
+def current_retry_policy() -> RetryPolicy:
+    return _retry.get() or RetryPolicy()
+
+
 @contextlib.contextmanager
 def running_with(
-    memo: StepMemo | None = None, limit: asyncio.Semaphore | None = None, meter: UsageMeter | None = None
+    memo: StepMemo | None = None,
+    limit: CallLimit | None = None,
+    meter: UsageMeter | None = None,
+    retry: RetryPolicy | None = None,
 ) -> Iterator[None]:
-    """Lend a memo, a call bound and a meter to every program called inside this block."""
+    """Lend a memo, a call bound, a meter and a retry policy to every program called inside this block."""
     tokens = [_memo.set(memo), _limit.set(limit), _meter.set(meter)]
+    retry_token = _retry.set(retry or RetryPolicy())
     try:
         yield
     finally:
+        _retry.reset(retry_token)
         _meter.reset(tokens[2])
         _limit.reset(tokens[1])
         _memo.reset(tokens[0])

@@ -31,7 +31,6 @@ class ModelConfig:
     api_base: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
-    num_retries: int = 3
     timeout: float | None = None
     role_models: dict[str, str] = field(default_factory=dict)
     seed: int = 0
@@ -65,7 +64,8 @@ class ModelConfig:
         return lms
 
     def _real(self, model: str) -> dspy.LM:
-        kwargs: dict[str, Any] = {"num_retries": self.num_retries}
+        # toolsynth retries transient errors itself (backoff with jitter, Retry-After, outside the call slot).
+        kwargs: dict[str, Any] = {"num_retries": 0}
         if self.api_base:
             kwargs["api_base"] = self.api_base
         if self.temperature is not None:

@@ -1,0 +1,142 @@
+"""`toolsynth` command line: synth, validate, eval, optimize."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("models (litellm model strings; keys come from the environment)")
+    g.add_argument("--model", help="default model, e.g. openai/gpt-4o-mini; none = the offline demo model")
+    g.add_argument("--api-base", help="base URL of an OpenAI-compatible server (vLLM, llama.cpp, ...)")
+    for role in ("assistant", "user", "tool", "judge"):
+        g.add_argument(f"--{role}-model", help=f"model for the {role} role (default: --model)")
+    g.add_argument("--temperature", type=float)
+    g.add_argument("--max-tokens", type=int)
+    g.add_argument("--timeout", type=float, help="seconds per LM request")
+
+
+def _add_program_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("program")
+    g.add_argument("--program", type=Path, help="a saved (optimized) program JSON to load")
+    g.add_argument("--seed", type=int, default=0, help="seed for the program's choices and the demo model")
+    g.add_argument("--language", help="write every sample in this language (default: the seed chat's)")
+    g.add_argument("--expand", type=int, default=1, help="new scenarios per seed, besides the extracted one")
+    g.add_argument("--tasks-per-scenario", type=int, default=1)
+    g.add_argument("--parallel-ratio", type=float, default=0.5,
+                   help="share of parallel-then-sequential compositions (the rest are sequential)")
+    g.add_argument("--max-turns", type=int, default=8, help="assistant turns per conversation")
+    g.add_argument("--max-attempts", type=int, default=3, help="attempts per stage, repairs included")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="toolsynth", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    synth = sub.add_parser("synth", help="synthesize samples from seed chats (resumable)")
+    synth.add_argument("input", type=Path, help="seeds: .jsonl or .json (glaive, OpenAI, ShareGPT or scenario)")
+    synth.add_argument("-o", "--output", type=Path, required=True, help="output directory")
+    synth.add_argument("--limit", type=int, help="only the first N records")
+    synth.add_argument("--concurrency", type=int, default=16, help="LM calls in flight for the whole run")
+    synth.add_argument("--retries", type=int, default=4, help="retries of a transient LM error (backoff, jitter)")
+    synth.add_argument("--restart", action="store_true", help="discard what OUTDIR holds and start over")
+    synth.add_argument("--retry-rejected", action="store_true", help="run rejected seeds again (finished steps reused)")
+    synth.add_argument("--skip-bad", action="store_true", help="reject unreadable records and go on")
+    synth.add_argument("--quiet", action="store_true", help="no progress output")
+    _add_model_options(synth)
+    _add_program_options(synth)
+
+    validate = sub.add_parser("validate", help="check any tool-calling dataset (OpenAI or ShareGPT rows)")
+    validate.add_argument("file", type=Path)
+    validate.add_argument("--format", choices=["openai", "sharegpt"], help="default: detected per row")
+    validate.add_argument("--json", action="store_true", help="one JSON line per row with its findings")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "synth":
+            return _synth(args)
+        if args.command == "validate":
+            from toolsynth.validate_cmd import validate_command
+
+            return validate_command(args.file, fmt=args.format, as_json=args.json)
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+    return EXIT_USAGE
+
+
+def model_config(args: argparse.Namespace) -> Any:
+    from toolsynth.lm import ModelConfig
+
+    roles = {r: getattr(args, f"{r}_model") for r in ("assistant", "user", "tool", "judge")}
+    return ModelConfig(
+        model=args.model, api_base=args.api_base, temperature=args.temperature, max_tokens=args.max_tokens,
+        timeout=args.timeout, role_models={k: v for k, v in roles.items() if v}, seed=args.seed,
+    )
+
+
+def build_program(args: argparse.Namespace, lms: dict[str, Any]) -> Any:
+    from toolsynth.programs import ButtonProgram
+
+    program = ButtonProgram(
+        expand=args.expand, tasks_per_scenario=args.tasks_per_scenario, parallel_ratio=args.parallel_ratio,
+        max_turns=args.max_turns, max_attempts=args.max_attempts, seed=args.seed, language=args.language,
+        role_lms={role: lm for role, lm in lms.items() if role != "generator"},
+    )
+    if args.program is not None:
+        program.load(str(args.program))
+    return program
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from toolsynth.readers import SeedError, iter_seeds
+    from toolsynth.runner import RunAborted, RunOptions, iter_limited, run
+    from toolsynth.store import ConfigChanged
+
+    try:
+        items = list(iter_limited(iter_seeds(args.input), args.limit))
+    except (SeedError, OSError, UnicodeDecodeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    bad = [i for i in items if isinstance(i, SeedError)]
+    if bad and not args.skip_bad:
+        for error in bad[:5]:
+            print(f"error: {error}", file=sys.stderr)
+        more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+        print(f"{len(bad)} bad record(s){more}; fix them or pass --skip-bad. Nothing was run.", file=sys.stderr)
+        return EXIT_USAGE
+    config = model_config(args)
+    lms = config.build()
+    program = build_program(args, lms)
+    if config.is_demo and not args.quiet:
+        print("toolsynth: running on the offline demo model (no --model): samples are demo data, "
+              "not a real model's output.", file=sys.stderr)
+    from toolsynth.execution import RetryPolicy
+
+    options = RunOptions(concurrency=args.concurrency, restart=args.restart, retry_rejected=args.retry_rejected,
+                         quiet=args.quiet, retry=RetryPolicy(retries=args.retries))
+    try:
+        manifest = run(items, program, args.output, lm=lms["generator"], models=config.describe(),
+                       options=options, total=len(items))
+    except ConfigChanged as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except RunAborted as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    counts = manifest["counts"]
+    print(f"{counts['inputs']} seeds → {counts['accepted']} samples, {counts['rejected']} rejections "
+          f"in {args.output}/ (samples.jsonl, rejected.jsonl, manifest.json)")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,164 @@
+"""Seed readers: glaive, OpenAI, ShareGPT and bare-scenario records from `.jsonl` or `.json` files.
+
+Every record becomes a `Seed` with a `source_id` (its `id` field, else its line number in a `.jsonl`
+file or its index in a `.json` array) and either a chat transcript or a scenario. A bad record raises
+`SeedError` naming the file, the line (or index) and the field; `iter_seeds` yields it in the record's
+place so a caller can skip it and go on.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_SHAREGPT_ROLES = {"human": "USER", "user": "USER", "gpt": "ASSISTANT", "assistant": "ASSISTANT",
+                   "function_call": "ASSISTANT (function call)", "observation": "FUNCTION RESPONSE",
+                   "system": "SYSTEM", "tool": "FUNCTION RESPONSE"}
+
+
+@dataclass(frozen=True)
+class Seed:
+    source_id: str
+    chat: str | None = None
+    scenario: str | None = None
+    format: str = "glaive"
+    location: str = ""
+
+
+class SeedError(ValueError):
+    """A record that cannot be read: names the file, the line or index, and the field."""
+
+    def __init__(self, path: str, where: str, field: str, message: str) -> None:
+        super().__init__(f"{path}:{where}: field '{field}': {message}")
+        self.path = path
+        self.where = where
+        self.field = field
+        self.reason = message
+
+
+def _glaive_transcript(chat: str) -> str:
+    text = chat.replace("<|endoftext|>", "")
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _openai_transcript(messages: list[Any], location: Callable[[str], SeedError]) -> str:
+    lines = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or not isinstance(m.get("role"), str):
+            raise location(f"messages[{i}]")
+        role = m["role"].upper()
+        for call in m.get("tool_calls") or []:
+            fn = call.get("function", {}) if isinstance(call, dict) else {}
+            lines.append(f"{role} (function call): {fn.get('name')}({fn.get('arguments', '')})")
+        content = m.get("content")
+        if isinstance(content, list):  # content parts
+            content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+        if content:
+            lines.append(f"{'FUNCTION RESPONSE' if role == 'TOOL' else role}: {content}")
+    return "\n\n".join(lines)
+
+
+def _sharegpt_transcript(turns: list[Any], location: Callable[[str], SeedError]) -> str:
+    lines = []
+    for i, t in enumerate(turns):
+        if not isinstance(t, dict) or not isinstance(t.get("from"), str) or "value" not in t:
+            raise location(f"conversations[{i}]")
+        lines.append(f"{_SHAREGPT_ROLES.get(t['from'], t['from'].upper())}: {t['value']}")
+    return "\n\n".join(lines)
+
+
+def parse_record(record: Any, path: str, where: str, default_id: str) -> Seed:
+    """One decoded JSON value → a `Seed`, or `SeedError` naming what is wrong."""
+
+    def bad(field: str, message: str = "missing or of the wrong type") -> SeedError:
+        return SeedError(path, where, field, message)
+
+    if not isinstance(record, dict):
+        raise bad("(record)", f"expected a JSON object, got {type(record).__name__}")
+    raw_id = record.get("id", default_id)
+    if not isinstance(raw_id, str | int) or isinstance(raw_id, bool) or str(raw_id).strip() == "":
+        raise bad("id", "must be a non-empty string or an integer")
+    source_id = str(raw_id)
+    if "scenario" in record and not any(k in record for k in ("chat", "messages", "conversations")):
+        if not isinstance(record["scenario"], str) or not record["scenario"].strip():
+            raise bad("scenario", "must be non-empty text")
+        return Seed(source_id, scenario=record["scenario"].strip(), format="scenario", location=where)
+    if "chat" in record:
+        if not isinstance(record["chat"], str) or not record["chat"].strip():
+            raise bad("chat", "must be a non-empty transcript string")
+        return Seed(source_id, chat=_glaive_transcript(record["chat"]), format="glaive", location=where)
+    if "messages" in record:
+        if not isinstance(record["messages"], list) or not record["messages"]:
+            raise bad("messages", "must be a non-empty list of messages")
+        chat = _openai_transcript(record["messages"], lambda f: bad(f, "each message needs a string 'role'"))
+        return Seed(source_id, chat=chat, format="openai", location=where)
+    if "conversations" in record:
+        if not isinstance(record["conversations"], list) or not record["conversations"]:
+            raise bad("conversations", "must be a non-empty list of turns")
+        chat = _sharegpt_transcript(record["conversations"], lambda f: bad(f, "each turn needs 'from' and 'value'"))
+        return Seed(source_id, chat=chat, format="sharegpt", location=where)
+    raise bad("(record)", "expected one of 'chat' (glaive), 'messages' (OpenAI), 'conversations' (ShareGPT) "
+                          "or 'scenario'")
+
+
+def _records(path: Path) -> Iterator[tuple[str, str, Any]]:
+    """(where, default id, decoded value or SeedError) for each record of the file."""
+    name = str(path)
+    if path.suffix == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise SeedError(name, f"line {exc.lineno}", "(file)", f"not valid JSON: {exc.msg}") from exc
+        items = data if isinstance(data, list) else [data]
+        for i, item in enumerate(items):
+            yield f"index {i}", str(i), item
+        return
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield f"line {number}", str(number), json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield f"line {number}", str(number), SeedError(name, f"line {number}", "(line)",
+                                                               f"not valid JSON: {exc.msg} at column {exc.colno}")
+
+
+def iter_seeds(path: str | Path) -> Iterator[Seed | SeedError]:
+    """Seeds of a `.jsonl` or `.json` file in file order; a bad record is yielded as its `SeedError`.
+
+    Raises `SeedError` only when the file as a whole cannot be read.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SeedError(str(path), "-", "(file)", "no such file")
+    if path.suffix not in (".jsonl", ".json"):
+        raise SeedError(str(path), "-", "(file)", "expected a .jsonl or .json file")
+    seen: dict[str, str] = {}
+    for where, default_id, value in _records(path):
+        try:
+            if isinstance(value, SeedError):
+                raise value
+            seed = parse_record(value, str(path), where, default_id)
+            if seed.source_id in seen:
+                first = seen[seed.source_id]
+                raise SeedError(str(path), where, "id", f"duplicate id {seed.source_id!r} (first at {first})")
+            seen[seed.source_id] = where
+        except SeedError as error:
+            yield error
+            continue
+        yield seed
+
+
+def read_seeds(path: str | Path) -> list[Seed]:
+    """All seeds of a file, or the first `SeedError`."""
+    seeds = []
+    for item in iter_seeds(path):
+        if isinstance(item, SeedError):
+            raise item
+        seeds.append(item)
+    return seeds

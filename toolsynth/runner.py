@@ -1,0 +1,283 @@
+"""The runner: streams seeds through `ButtonProgram`, checkpoints every step, loses nothing.
+
+Each seed is its own asyncio task and moves through the stages on its own (no barrier between stages);
+one `CallLimit` bounds LM calls in flight for the whole run. Async rather than threads: thousands of
+records waiting on the network cost a coroutine each, not a thread each, and one event loop thread
+owns the SQLite connection, so checkpoints need no locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import dspy
+
+from toolsynth import __version__
+from toolsynth.execution import CallLimit, RetryPolicy, UsageMeter, running_with
+from toolsynth.programs.button import ButtonProgram, ButtonResult
+from toolsynth.readers import Seed, SeedError
+from toolsynth.store import JsonlViews, RunStore, write_json_atomic
+
+
+class RunAborted(RuntimeError):
+    """An error that would fail every record (bad key, unknown model): the run stops early."""
+
+
+@dataclass
+class RunOptions:
+    concurrency: int = 16
+    restart: bool = False
+    retry_rejected: bool = False
+    quiet: bool = False
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+@dataclass
+class Progress:
+    """Counts for the progress line and the manifest."""
+
+    total: int | None = None
+    done: int = 0
+    resumed: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+def fingerprint(program: ButtonProgram, models: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """What decides the results: the program's knobs and state (instructions, demos) and the models."""
+    description = {"program": program.config(), "models": models, "toolsynth": __version__}
+    state = json.dumps(program.dump_state(), sort_keys=True, default=str)
+    digest = hashlib.sha256((json.dumps(description, sort_keys=True) + state).encode()).hexdigest()[:16]
+    return digest, description
+
+
+def run(
+    seeds: Iterable[Seed | SeedError],
+    program: ButtonProgram,
+    outdir: str | Path,
+    *,
+    lm: dspy.LM,
+    models: dict[str, Any],
+    options: RunOptions | None = None,
+    total: int | None = None,
+    stream: TextIO = sys.stderr,
+) -> dict[str, Any]:
+    """Run every seed to a sample or a rejection in `outdir`; returns the manifest it wrote."""
+    options = options or RunOptions()
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    store = RunStore(out / "state.sqlite")
+    try:
+        digest, description = fingerprint(program, models)
+        store.bind(digest, description, restart=options.restart)
+        if options.retry_rejected:
+            store.forget_rejected()
+        views = JsonlViews(out)
+        views.rebuild(store)
+        progress = Progress(total=total)
+        meter = UsageMeter()
+        status = "interrupted"
+        error: str | None = None
+        try:
+            with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+                asyncio.run(_run_all(seeds, program, store, views, progress, meter, options, stream))
+            status = "complete"
+        except RunAborted as exc:
+            status, error = "aborted", str(exc)
+            raise
+        finally:
+            manifest = _manifest(store, description, digest, meter, progress, status, error)
+            store.record_run({"status": status, "usage": manifest["usage"]["total"], "error": error})
+            manifest["runs"] = store.runs()
+            write_json_atomic(out / "manifest.json", manifest)
+        return manifest
+    finally:
+        store.close()
+
+
+async def _run_all(
+    seeds: Iterable[Seed | SeedError],
+    program: ButtonProgram,
+    store: RunStore,
+    views: JsonlViews,
+    progress: Progress,
+    meter: UsageMeter,
+    options: RunOptions,
+    stream: TextIO,
+) -> None:
+    finished = store.finished()
+    limit = CallLimit(options.concurrency)
+    reporter = _Reporter(progress, limit, meter, stream, options.quiet)
+    in_flight: set[asyncio.Task[None]] = set()
+    max_records = 2 * options.concurrency
+
+    async def one(position: int, seed: Seed) -> None:
+        result = await program.aforward(chat=seed.chat, scenario=seed.scenario, source_id=seed.source_id)
+        samples = [s.to_openai() for s in result.samples]
+        rejections = [r.to_json() for r in result.rejections]
+        store.finish(seed.source_id, position, samples, rejections)
+        views.append(samples, rejections)
+        _count(progress, result)
+
+    with running_with(memo=store, limit=limit, meter=meter, retry=options.retry):
+        reporter.start()
+        try:
+            for position, seed in enumerate(seeds):
+                if isinstance(seed, SeedError):
+                    _finish_bad(store, views, progress, position, seed)
+                    continue
+                if seed.source_id in finished:
+                    progress.done += 1
+                    progress.resumed += 1
+                    continue
+                while len(in_flight) >= max_records:
+                    done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                    _raise_fatal(done, in_flight)
+                in_flight.add(asyncio.create_task(one(position, seed)))
+            while in_flight:
+                done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                _raise_fatal(done, in_flight)
+        finally:
+            for task in in_flight:
+                task.cancel()
+            if in_flight:
+                await asyncio.gather(*in_flight, return_exceptions=True)
+            reporter.stop()
+
+
+def _raise_fatal(done: set[asyncio.Task[None]], pending: set[asyncio.Task[None]]) -> None:
+    failures = [exc for task in done if (exc := task.exception()) is not None]
+    if not failures:
+        return
+    exc = failures[0]
+    if isinstance(exc, dspy.LMError):
+        raise RunAborted(f"the model cannot be used, stopping the run: {_one_line(exc)}") from exc
+    raise exc
+
+
+def _finish_bad(store: RunStore, views: JsonlViews, progress: Progress, position: int, error: SeedError) -> None:
+    source_id = f"{error.where}"
+    if source_id in store.finished():
+        progress.done += 1
+        progress.resumed += 1
+        return
+    rejection = {"id": source_id, "source_id": source_id, "stage": "read", "codes": ["bad_record"],
+                 "message": str(error), "meta": {"field": error.field}}
+    store.finish(source_id, position, [], [rejection])
+    views.append([], [rejection])
+    progress.done += 1
+    progress.rejected += 1
+
+
+def _count(progress: Progress, result: ButtonResult) -> None:
+    progress.done += 1
+    progress.accepted += len(result.samples)
+    progress.rejected += len(result.rejections)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:400] if text else type(exc).__name__
+
+
+def _manifest(
+    store: RunStore, description: dict[str, Any], digest: str, meter: UsageMeter, progress: Progress,
+    status: str, error: str | None,
+) -> dict[str, Any]:
+    seeds = accepted = rejected = bad = with_samples = 0
+    by_stage: Counter[str] = Counter()
+    by_code: Counter[str] = Counter()
+    strategies: Counter[str] = Counter()
+    for samples, rejections in store.rows():
+        seeds += 1
+        accepted += len(samples)
+        rejected += len(rejections)
+        with_samples += bool(samples)
+        bad += any(r["stage"] == "read" for r in rejections)
+        by_stage.update(r["stage"] for r in rejections)
+        by_code.update(c for r in rejections for c in r["codes"])
+        strategies.update(str(s.get("meta", {}).get("strategy")) for s in samples)
+    return {
+        "status": status,
+        "error": error,
+        "counts": {
+            "inputs": seeds,
+            "bad_inputs": bad,
+            "seeds_with_samples": with_samples,
+            "seeds_without_samples": seeds - with_samples,
+            "accepted": accepted,
+            "rejected": rejected,
+            "rejected_by_stage": dict(sorted(by_stage.items())),
+            "rejected_by_code": dict(sorted(by_code.items())),
+            "accepted_by_strategy": dict(sorted(strategies.items())),
+            "resumed_seeds": progress.resumed,
+        },
+        "models": description["models"],
+        "demo": bool(description["models"].get("demo")),
+        "program": description["program"],
+        "fingerprint": digest,
+        "usage": meter.to_json(),
+        "elapsed_seconds": round(time.monotonic() - progress.started, 3),
+        "toolsynth": __version__,
+    }
+
+
+class _Reporter:
+    """A live progress line on a terminal; a quiet line every 10 % (or 30 s) elsewhere; nothing with --quiet."""
+
+    def __init__(self, progress: Progress, limit: CallLimit, meter: UsageMeter, stream: TextIO, quiet: bool) -> None:
+        self.progress, self.limit, self.meter, self.stream, self.quiet = progress, limit, meter, stream, quiet
+        self.tty = stream.isatty()
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if not self.quiet:
+            self.task = asyncio.create_task(self._loop())
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            self._print(final=True)
+
+    async def _loop(self) -> None:
+        last_line, last_done = time.monotonic(), -1
+        while True:
+            await asyncio.sleep(0.5 if self.tty else 1.0)
+            p = self.progress
+            step = max(1, (p.total or 100) // 10)
+            if self.tty or (p.done // step != last_done // step) or time.monotonic() - last_line > 30:
+                self._print()
+                last_line, last_done = time.monotonic(), p.done
+
+    def _line(self) -> str:
+        p, usage = self.progress, self.meter.total()
+        total = f"/{p.total}" if p.total is not None else ""
+        cost = "n/a" if usage.cost is None else f"${usage.cost:.4f}"
+        return (f"seeds {p.done}{total} | accepted {p.accepted} | rejected {p.rejected} | "
+                f"calls in flight {self.limit.in_flight} | calls {usage.calls} | "
+                f"tokens {usage.prompt_tokens + usage.completion_tokens} | cost {cost} | "
+                f"{time.monotonic() - p.started:.0f}s")
+
+    def _print(self, final: bool = False) -> None:
+        if self.tty:
+            self.stream.write("\r\x1b[2K" + self._line() + ("\n" if final else ""))
+        else:
+            self.stream.write(self._line() + "\n")
+        self.stream.flush()
+
+
+def iter_limited(items: Iterable[Seed | SeedError], limit: int | None) -> Iterator[Seed | SeedError]:
+    for i, item in enumerate(items):
+        if limit is not None and i >= limit:
+            return
+        yield item
