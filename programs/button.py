@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 import dspy
@@ -49,12 +48,14 @@ def language_name(code: str) -> str:
     return LANGUAGES.get(code, code)
 
 
-@dataclass
-class ButtonResult:
-    """What one seed became."""
+class ButtonResult(dspy.Prediction):
+    """What one seed became: `samples` and `rejections` (a `dspy.Prediction`, so evaluators accept it)."""
 
-    samples: list[Sample] = field(default_factory=list)
-    rejections: list[Rejection] = field(default_factory=list)
+    def __init__(self, samples: list[Sample] | None = None, rejections: list[Rejection] | None = None) -> None:
+        super().__init__(samples=list(samples or []), rejections=list(rejections or []))
+
+    samples: list[Sample]
+    rejections: list[Rejection]
 
 
 class ButtonProgram(dspy.Module):

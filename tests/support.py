@@ -1,0 +1,70 @@
+"""Test helpers: scripted LMs, paths to shipped and third-party data."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import dspy
+import pytest
+from dspy.lm15 import Message, Response, TextPart, Usage
+
+from toolsynth.demo_model import reply_to
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def shared_file(name: str) -> Path:
+    """A third-party data file beside the checkout; the test is skipped when it is absent."""
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.skip(f"{path} is not present")
+    return path
+
+
+class ScriptedEngine:
+    """A DSPy engine answering each request with `script(messages) -> text`; counts its calls."""
+
+    def __init__(self, script: Callable[[list[dict[str, Any]]], str]) -> None:
+        self.script = script
+        self.calls = 0
+
+    def complete(self, request: Any) -> Response:
+        self.calls += 1
+        messages = [{"role": "system", "content": request.system if isinstance(request.system, str) else ""}]
+        messages += [{"role": m.role, "content": m.text or ""} for m in request.messages]
+        text = self.script(messages)
+        return Response(id=None, model="scripted", message=Message.assistant([TextPart(text)]),
+                        finish_reason="stop", usage=Usage(input_tokens=1, output_tokens=1, total_tokens=2))
+
+    def stream(self, request: Any) -> Any:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        return None
+
+
+def scripted_lm(script: Callable[[list[dict[str, Any]]], str]) -> tuple[dspy.LM, ScriptedEngine]:
+    engine = ScriptedEngine(script)
+    return dspy.LM("scripted/test", engine=engine, cache=False), engine
+
+
+def demo_unless(broken: Callable[[list[dict[str, Any]]], str | None]) -> Callable[[list[dict[str, Any]]], str]:
+    """A script that answers like the demo model except where `broken` returns a reply."""
+
+    def script(messages: list[dict[str, Any]]) -> str:
+        bad = broken(messages)
+        return bad if bad is not None else reply_to(messages)
+
+    return script
+
+
+def stage_of(messages: list[dict[str, Any]]) -> str:
+    """Which signature a prompt is for, by its first output field name."""
+    system = messages[0]["content"]
+    return system.split("Your output fields are:", 1)[-1].split("`", 2)[1]
