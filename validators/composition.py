@@ -1,0 +1,336 @@
+"""Composition: does the conversation carry out the composite task recorded in ``meta``?
+
+From ``meta.subtasks`` (id, depends_on, function or null) and ``meta.strategy``: every subtask with a
+function is served by a call to it; a dependent call comes after the results it needs; values from a
+result reach the dependent call's arguments (heuristic); independent subtasks of a
+``parallel_then_sequential`` task are called together; the final answer uses the results (heuristic).
+Rows without ``meta.subtasks`` (other datasets) get no findings.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from toolsynth.validators.calls import parse_arguments
+from toolsynth.validators.conversation import message_text
+from toolsynth.validators.findings import Finding, error, warning
+from toolsynth.validators.functions import function_map
+from toolsynth.validators.limits import JsonParseError, parse_json
+
+MAX_SUBTASKS = 100
+MAX_LEAVES = 2_000
+_NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?")
+
+
+@dataclass
+class Call:
+    """One call in the conversation, with where it was issued and where (if anywhere) it was answered."""
+
+    message: int
+    index: int
+    id: str | None
+    name: str
+    arguments: dict[str, Any] | None
+    result_message: int | None = None
+    result: Any = None
+
+    @property
+    def path(self) -> str:
+        return f"messages[{self.message}].tool_calls[{self.index}]"
+
+
+@dataclass
+class Subtask:
+    position: int
+    id: int
+    function: str | None
+    depends_on: list[int]
+
+    @property
+    def path(self) -> str:
+        return f"meta.subtasks[{self.position}]"
+
+
+# --- reading the row -----------------------------------------------------------------------------
+
+def collect_calls(messages: list[Any]) -> list[Call]:
+    """Every well-formed call, in order, joined with the tool message that answers it."""
+    calls: list[Call] = []
+    by_id: dict[str, Call] = {}
+    for i, msg in enumerate(messages):
+        if not isinstance(msg, dict):
+            continue
+        if msg.get("role") == "assistant" and isinstance(msg.get("tool_calls"), list):
+            for j, raw in enumerate(msg["tool_calls"]):
+                fn = raw.get("function") if isinstance(raw, dict) else None
+                if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
+                    continue
+                call_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+                arguments, _ = parse_arguments(fn.get("arguments"))
+                call = Call(i, j, call_id, fn["name"], arguments)
+                calls.append(call)
+                if call_id is not None:
+                    by_id.setdefault(call_id, call)
+        elif msg.get("role") == "tool" and isinstance(msg.get("tool_call_id"), str):
+            answered = by_id.get(msg["tool_call_id"])
+            if answered is not None and answered.result_message is None:
+                answered.result_message = i
+                answered.result = _loaded(message_text(msg.get("content")))
+    return calls
+
+
+def _loaded(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return parse_json(text)
+    except JsonParseError:
+        return text
+
+
+def _read_subtasks(meta: dict[str, Any]) -> tuple[list[Subtask], list[Finding]]:
+    raw = meta.get("subtasks")
+    if not isinstance(raw, list) or len(raw) > MAX_SUBTASKS:
+        return [], [error("meta_invalid", "meta.subtasks", f"must be a list of at most {MAX_SUBTASKS} subtasks")]
+    subtasks: list[Subtask] = []
+    findings: list[Finding] = []
+    for k, item in enumerate(raw):
+        where = f"meta.subtasks[{k}]"
+        sid = item.get("id") if isinstance(item, dict) else None
+        if not isinstance(sid, int) or isinstance(sid, bool):
+            findings.append(error("meta_invalid", where, "a subtask needs an integer id"))
+            continue
+        function = item.get("function")
+        deps = item.get("depends_on", [])
+        if (function is not None and not isinstance(function, str)) or not isinstance(deps, list):
+            findings.append(error("meta_invalid", where, "function must be a name or null; depends_on a list of ids"))
+            continue
+        subtasks.append(Subtask(k, sid, function, [d for d in deps if isinstance(d, int)]))
+    ids = {s.id for s in subtasks}
+    if len(ids) < len(subtasks):
+        findings.append(error("meta_invalid", "meta.subtasks", "subtask ids must be unique"))
+    for s in subtasks:
+        for d in s.depends_on:
+            if d not in ids or d == s.id:
+                findings.append(error("meta_invalid", f"{s.path}.depends_on", f"{d} is not another subtask's id"))
+    if not findings and _has_cycle(subtasks):
+        findings.append(error("meta_invalid", "meta.subtasks", "the dependencies form a cycle"))
+    return subtasks, findings
+
+
+def _has_cycle(subtasks: list[Subtask]) -> bool:
+    deps = {s.id: set(s.depends_on) for s in subtasks}
+    done: set[int] = set()
+    while len(done) < len(deps):
+        ready = [sid for sid, ds in deps.items() if sid not in done and ds <= done]
+        if not ready:
+            return True
+        done.update(ready)
+    return False
+
+
+# --- value matching (the heuristics) -------------------------------------------------------------
+
+def leaf_values(value: Any) -> list[str | float]:
+    """Strings and numbers inside a JSON value (booleans and nulls carry no identifying data)."""
+    out: list[str | float] = []
+    stack = [value]
+    while stack and len(out) < MAX_LEAVES:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and item.strip():
+            out.append(item.strip().casefold())
+        elif isinstance(item, (int, float)) and not isinstance(item, bool) and math.isfinite(item):
+            out.append(float(item))
+    return out
+
+
+def _as_number(text: str) -> float | None:
+    try:
+        number = float(text.replace(",", ""))
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _same_number(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def _number_text(x: float) -> str:
+    return str(int(x)) if x.is_integer() else repr(x)
+
+
+def values_flow(source: Any, target: Any) -> bool:
+    """Some value of ``source`` (a result) reappears in ``target`` (arguments)."""
+    targets = leaf_values(target)
+    for s in leaf_values(source):
+        for t in targets:
+            if isinstance(s, str) and isinstance(t, str):
+                if s == t or (len(s) >= 3 and s in t) or (len(t) >= 3 and t in s):
+                    return True
+            elif isinstance(s, float) and isinstance(t, float):
+                if _same_number(s, t):
+                    return True
+            elif isinstance(s, float) and isinstance(t, str):
+                if _number_text(s) in t:
+                    return True
+            elif isinstance(s, str) and isinstance(t, float):
+                number = _as_number(s)
+                if number is not None and _same_number(number, t):
+                    return True
+    return False
+
+
+def text_uses(text: str, value: Any) -> bool:
+    """Some value of ``value`` appears in ``text`` (numbers also when rounded to 0-2 decimals)."""
+    folded = text.casefold()
+    numbers = [n for n in (_as_number(m) for m in _NUMBER.findall(text)) if n is not None]
+    for leaf in leaf_values(value):
+        if isinstance(leaf, str):
+            if len(leaf) >= 3 and leaf in folded:
+                return True
+            leaf_number = _as_number(leaf)
+            if leaf_number is not None and any(_same_number(leaf_number, n) for n in numbers):
+                return True
+        elif any(_same_number(round(leaf, k), n) for n in numbers for k in (0, 1, 2)) or any(
+            _same_number(leaf, n) for n in numbers
+        ):
+            return True
+    return False
+
+
+# --- the checks ----------------------------------------------------------------------------------
+
+def _function_deps(subtask: Subtask, by_id: dict[int, Subtask]) -> set[int]:
+    """Ids of the subtasks with functions that ``subtask`` depends on, looking through pure-reasoning ones."""
+    out: set[int] = set()
+    stack = list(subtask.depends_on)
+    seen: set[int] = set()
+    while stack:
+        d = stack.pop()
+        if d in seen or d not in by_id:
+            continue
+        seen.add(d)
+        if by_id[d].function is not None:
+            out.add(d)
+        else:
+            stack.extend(by_id[d].depends_on)
+    return out
+
+
+def _assign(subtasks: list[Subtask], calls: list[Call]) -> tuple[dict[int, Call], list[Finding]]:
+    """The call serving each subtask: the k-th subtask using a function gets the k-th call to it."""
+    by_name: dict[str, list[Call]] = {}
+    for call in calls:
+        by_name.setdefault(call.name, []).append(call)
+    served: dict[int, Call] = {}
+    findings: list[Finding] = []
+    used: dict[str, int] = {}
+    for s in sorted(subtasks, key=lambda s: s.id):
+        if s.function is None:
+            continue
+        candidates = by_name.get(s.function, [])
+        if not candidates:
+            findings.append(error("subtask_not_served", s.path,
+                                  f"subtask {s.id} needs a call to {s.function!r}, and there is none"))
+            continue
+        k = used.get(s.function, 0)
+        served[s.id] = candidates[min(k, len(candidates) - 1)]
+        used[s.function] = k + 1
+    return served, findings
+
+
+def _order_and_flow(subtasks: list[Subtask], served: dict[int, Call]) -> list[Finding]:
+    by_id = {s.id: s for s in subtasks}
+    findings: list[Finding] = []
+    for s in subtasks:
+        call = served.get(s.id)
+        if call is None:
+            continue
+        for d in sorted(_function_deps(s, by_id)):
+            needed = served.get(d)
+            if needed is None or needed is call:
+                continue
+            if needed.result_message is None or call.message < needed.result_message:
+                findings.append(error("dependency_order_violated", call.path,
+                                      f"subtask {s.id} ({s.function}) is called before the result of subtask {d} "
+                                      f"({needed.name}, {needed.path}) it depends on"))
+            elif d in s.depends_on and call.arguments is not None and needed.result is not None \
+                    and not values_flow(needed.result, call.arguments):
+                findings.append(warning("data_flow_missing", f"{call.path}.function.arguments",
+                                        f"heuristic: no value from the result of subtask {d} ({needed.name}) "
+                                        f"appears in the arguments of subtask {s.id} ({s.function})"))
+    return findings
+
+
+def _parallel_groups(subtasks: list[Subtask], served: dict[int, Call]) -> list[Finding]:
+    """Subtasks with functions at the same dependency level should be called in one assistant message."""
+    by_id = {s.id: s for s in subtasks}
+    level: dict[int, int] = {}
+    pending = [s for s in subtasks if s.function is not None]
+    while pending:
+        progressed = False
+        for s in list(pending):
+            deps = _function_deps(s, by_id)
+            if deps <= level.keys():
+                level[s.id] = 1 + max((level[d] for d in deps), default=-1)
+                pending.remove(s)
+                progressed = True
+        if not progressed:
+            break
+    groups: dict[int, list[int]] = {}
+    for sid, lv in level.items():
+        groups.setdefault(lv, []).append(sid)
+    findings: list[Finding] = []
+    for lv, members in sorted(groups.items()):
+        calls = [served[m] for m in sorted(members) if m in served]
+        messages = sorted({c.message for c in calls})
+        if len(calls) >= 2 and len(messages) > 1:
+            findings.append(warning("parallel_not_grouped", calls[0].path,
+                                    f"independent subtasks {sorted(members)} (step {lv + 1}) are called in "
+                                    f"{len(messages)} assistant messages; issue them together as parallel calls"))
+    return findings
+
+
+def _final_answer(messages: list[Any], calls: list[Call]) -> list[Finding]:
+    results = [c.result for c in calls if c.result is not None]
+    if not results or not messages:
+        return []
+    last = messages[-1]
+    if not isinstance(last, dict) or last.get("role") != "assistant" or last.get("tool_calls"):
+        return []
+    text = message_text(last.get("content")) or ""
+    if not text.strip() or not any(leaf_values(r) for r in results):
+        return []
+    if any(text_uses(text, r) for r in results):
+        return []
+    return [warning("final_answer_ignores_results", f"messages[{len(messages) - 1}].content",
+                    "heuristic: the final answer repeats no value from any tool result")]
+
+
+def check_composition(messages: Any, meta: Any, tools: Any = None) -> list[Finding]:
+    """The conversation against the composite task in ``meta`` (no ``meta.subtasks``: no findings)."""
+    if not isinstance(meta, dict) or "subtasks" not in meta:
+        return []
+    subtasks, findings = _read_subtasks(meta)
+    if findings or not isinstance(messages, list):
+        return findings
+    if tools is not None:
+        declared = function_map(tools)
+        for s in subtasks:
+            if s.function is not None and s.function not in declared:
+                findings.append(error("subtask_function_unknown", f"{s.path}.function",
+                                      f"{s.function!r} is not a declared tool"))
+    calls = collect_calls(messages)
+    served, unserved = _assign(subtasks, calls)
+    findings += unserved + _order_and_flow(subtasks, served)
+    if meta.get("strategy") == "parallel_then_sequential":
+        findings += _parallel_groups(subtasks, served)
+    return findings + _final_answer(messages, calls)

@@ -1,0 +1,366 @@
+"""Bounds that keep validation cheap: size and depth of JSON values, safe JSON parsing, safe regexes.
+
+Everything here is iterative (no recursion), so even a value nested a million levels deep is measured
+without a ``RecursionError``. Callers measure first and only then hand a value to recursive code
+(jsonschema, our own walkers).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import regex
+from jsonschema import Draft202012Validator, ValidationError, validators
+from referencing import Registry, Resource
+from referencing.exceptions import NoSuchResource, Unresolvable
+from toolsynth.validators.findings import Finding, error, info, warning
+
+MAX_SCHEMA_DEPTH = 32
+MAX_SCHEMA_NODES = 5_000
+MAX_INSTANCE_DEPTH = 32
+MAX_INSTANCE_NODES = 50_000
+MAX_TEXT_CHARS = 1_000_000
+MAX_PATTERN_CHARS = 1_000
+PATTERN_TIMEOUT_S = 0.05
+MAX_SCHEMA_ERRORS = 50
+
+
+@dataclass(frozen=True)
+class Size:
+    depth: int
+    nodes: int
+    chars: int
+    exceeded: bool
+
+
+def measure(value: Any, max_depth: int, max_nodes: int, max_chars: int = MAX_TEXT_CHARS) -> Size:
+    """Depth (containers), node count and string characters of a JSON-like value; stops early past a bound."""
+    depth = nodes = chars = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        nodes += 1
+        if isinstance(item, str):
+            chars += len(item)
+        elif isinstance(item, dict):
+            depth = max(depth, level)
+            for key, child in item.items():
+                chars += len(key) if isinstance(key, str) else 0
+                stack.append((child, level + 1))
+        elif isinstance(item, (list, tuple)):
+            depth = max(depth, level)
+            stack.extend((child, level + 1) for child in item)
+        if depth > max_depth or nodes > max_nodes or chars > max_chars:
+            return Size(depth, nodes, chars, True)
+    return Size(depth, nodes, chars, False)
+
+
+def check_bounds(value: Any, path: str, what: str) -> list[Finding]:
+    """`schema_too_deep`/`schema_too_large` (what="schema") or `instance_too_deep`/`instance_too_large`."""
+    is_schema = what == "schema"
+    max_depth = MAX_SCHEMA_DEPTH if is_schema else MAX_INSTANCE_DEPTH
+    max_nodes = MAX_SCHEMA_NODES if is_schema else MAX_INSTANCE_NODES
+    size = measure(value, max_depth, max_nodes)
+    prefix = "schema" if is_schema else "instance"
+    if size.depth > max_depth:
+        return [error(f"{prefix}_too_deep", path, f"nests deeper than {max_depth} levels; not validated")]
+    if size.exceeded:
+        return [error(f"{prefix}_too_large", path,
+                      f"has more than {max_nodes} values or {MAX_TEXT_CHARS} characters; not validated")]
+    return []
+
+
+class JsonParseError(ValueError):
+    """Text that is not JSON (or too deep/large to parse safely); ``code`` says which."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _nesting_exceeds(text: str, limit: int) -> bool:
+    """Bracket nesting beyond ``limit`` (ignoring brackets inside JSON strings), found without parsing."""
+    level = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            level += 1
+            if level > limit:
+                return True
+        elif ch in "]}":
+            level -= 1
+    return False
+
+
+def parse_json(text: str) -> Any:
+    """``json.loads`` that refuses oversized or over-nested text instead of hanging or recursing."""
+    if len(text) > MAX_TEXT_CHARS:
+        raise JsonParseError("instance_too_large", f"is {len(text)} characters; at most {MAX_TEXT_CHARS} are parsed")
+    if _nesting_exceeds(text, MAX_INSTANCE_DEPTH):
+        raise JsonParseError("instance_too_deep", f"nests deeper than {MAX_INSTANCE_DEPTH} levels; not parsed")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise JsonParseError("invalid_json", f"is not valid JSON ({exc})") from None
+
+
+# --- regular expressions -------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""(?P<backref>\\[1-9]|\\k<|\(\?P=)
+      |(?P<escape>\\.)
+      |(?P<cls>\[\^?\]?(?:\\.|[^\]])*\])
+      |(?P<open>\((?:\?(?:[:=!>|]|<[=!]|P?<[A-Za-z_]\w*>|[a-zA-Z]+[:)]))?)
+      |(?P<close>\))
+      |(?P<alt>\|)
+      |(?P<quant>(?:[*+?]|\{\d*(?:,\d*)?\})[?+]?)
+      |(?P<atom>[\s\S])""",
+    re.VERBOSE,
+)
+
+
+@dataclass
+class _Group:
+    variable: bool = False  # the body can match different lengths through a quantifier
+    firsts: list[str] | None = None  # first token of each alternative
+    at_start: bool = True
+
+
+def _quantifier(text: str) -> tuple[bool, bool]:
+    """(repeats more than once, repeats a variable number of times) for a quantifier token."""
+    q = text.rstrip("?+") if len(text) > 1 and text[0] == "{" else text[0]
+    if q in ("*", "+"):
+        return True, True
+    if q == "?":
+        return False, True
+    lo, comma, hi = q[1:-1].partition(",")
+    low = int(lo or "0")
+    if not comma:
+        return low > 1, False
+    high = int(hi) if hi else None
+    return high is None or high > 1, high is None or high > low
+
+
+def unsafe_pattern_reason(pattern: str) -> str | None:
+    """Why a pattern risks catastrophic backtracking, or None.
+
+    Flags the classic exponential shapes: a repeated group whose body repeats a variable number of
+    times (``(a+)+``, ``(\\w*\\s?)*``), a repeated group of alternatives that start alike (``(a|aa)*``,
+    ``(.|x)+``), and back-references. Anything subtler is caught by the match time limit.
+    """
+    if len(pattern) > MAX_PATTERN_CHARS:
+        return f"is longer than {MAX_PATTERN_CHARS} characters"
+    frames = [_Group(firsts=[])]
+    last: _Group | str | None = None
+    for tok in _TOKEN.finditer(pattern):
+        kind, text = tok.lastgroup, tok.group()
+        top = frames[-1]
+        if kind == "backref":
+            return "uses a back-reference"
+        if kind == "open":
+            if top.at_start and top.firsts is not None:
+                top.firsts.append("(")
+            top.at_start = False
+            frames.append(_Group(firsts=[]))
+            last = None
+        elif kind == "alt":
+            top.at_start = True
+            last = None
+        elif kind == "close":
+            if len(frames) > 1:
+                last = frames.pop()
+                frames[-1].variable = frames[-1].variable or last.variable
+        elif kind == "quant":
+            if last is None:
+                continue
+            repeats, variable = _quantifier(text)
+            if isinstance(last, _Group) and repeats:
+                if last.variable:
+                    return "repeats a group whose body itself repeats (nested quantifier)"
+                firsts = last.firsts or []
+                if len(firsts) > 1 and (len(set(firsts)) < len(firsts) or "." in firsts):
+                    return "repeats a group of alternatives that can match the same text"
+            top.variable = top.variable or variable
+            last = None
+        else:  # atom, escape, class
+            if top.at_start and top.firsts is not None:
+                top.firsts.append(text)
+            top.at_start = False
+            last = text
+    return None
+
+
+class PatternTimeout(Exception):
+    """A pattern did not finish matching within ``PATTERN_TIMEOUT_S``."""
+
+
+_compiled: dict[str, Any] = {}
+
+
+def compile_pattern(pattern: str) -> Any:
+    """The compiled pattern (cached); raises ``regex.error`` when it does not compile."""
+    found = _compiled.get(pattern)
+    if found is None:
+        found = regex.compile(pattern)
+        if len(_compiled) > 512:
+            _compiled.clear()
+        _compiled[pattern] = found
+    return found
+
+
+def safe_search(pattern: str, text: str) -> bool:
+    """``re.search`` semantics with a hard time limit (raises PatternTimeout) for patterns already vetted."""
+    try:
+        return compile_pattern(pattern).search(text, timeout=PATTERN_TIMEOUT_S) is not None
+    except TimeoutError:
+        raise PatternTimeout(pattern) from None
+
+
+# --- guarded JSON Schema validation --------------------------------------------------------------
+
+_SIMPLE_KEY = re.compile(r"^[A-Za-z0-9_$-]+$")
+
+
+def join_path(base: str, parts: Any) -> str:
+    """``base`` extended by keys (``.city`` or ``["odd key"]``) and indices (``[2]``)."""
+    out = base
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif isinstance(part, str) and _SIMPLE_KEY.match(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{json.dumps(str(part), ensure_ascii=False)}]"
+    return out
+
+
+def shorten(text: str, limit: int = 240) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def refusing_registry(refused: list[str]) -> Registry:
+    """A registry that never retrieves anything: every remote or file ``$ref`` lands in ``refused``."""
+
+    def retrieve(uri: str) -> Resource:
+        refused.append(uri)
+        raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
+
+    return Registry(retrieve=retrieve)  # type: ignore[call-arg]
+
+
+def validator_class(schema: Any) -> tuple[type[Any], str | None]:
+    """The validator class for the schema's ``$schema`` (default Draft 2020-12) and the unknown URI, if any."""
+    declared = schema.get("$schema") if isinstance(schema, dict) else None
+    if isinstance(declared, str):
+        cls = validators.validator_for({"$schema": declared}, default=None)
+        if cls is None:
+            return Draft202012Validator, declared
+        return cls, None
+    return Draft202012Validator, None
+
+
+class _PatternSkipped(ValidationError):
+    """Marker: a pattern judged unsafe was not applied to this instance."""
+
+
+def _guarded_pattern(validator: Any, pattern: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if not (isinstance(pattern, str) and validator.is_type(instance, "string")):
+        return
+    reason = unsafe_pattern_reason(pattern)
+    if reason is not None:
+        yield _PatternSkipped(f"pattern {shorten(pattern, 80)!r} {reason}; not applied")
+        return
+    try:
+        matched = safe_search(pattern, instance)
+    except regex.error as exc:
+        yield _PatternSkipped(f"pattern {shorten(pattern, 80)!r} does not compile ({exc}); not applied")
+        return
+    if not matched:
+        yield ValidationError(f"{shorten(instance, 80)!r} does not match {shorten(pattern, 80)!r}")
+
+
+def _guarded_pattern_properties(
+    validator: Any, patterns: Any, instance: Any, schema: Any
+) -> Iterator[ValidationError]:
+    if not (isinstance(patterns, dict) and validator.is_type(instance, "object")):
+        return
+    for pattern, subschema in patterns.items():
+        reason = unsafe_pattern_reason(pattern)
+        if reason is not None:
+            yield _PatternSkipped(f"patternProperties key {shorten(pattern, 80)!r} {reason}; not applied")
+            continue
+        for key, value in instance.items():
+            try:
+                if safe_search(pattern, key):
+                    yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+            except regex.error as exc:
+                yield _PatternSkipped(f"patternProperties key {shorten(pattern, 80)!r} does not compile ({exc})")
+                break
+
+
+_guarded: dict[type[Any], type[Any]] = {}
+
+
+def guarded_class(cls: type[Any]) -> type[Any]:
+    """``cls`` with ``pattern``/``patternProperties`` replaced by time-limited, unsafe-pattern-refusing ones."""
+    if cls not in _guarded:
+        _guarded[cls] = validators.extend(
+            cls, {"pattern": _guarded_pattern, "patternProperties": _guarded_pattern_properties}
+        )
+    return _guarded[cls]
+
+
+def validate_instance(schema: Any, instance: Any, path: str, code: str) -> list[Finding]:
+    """Every way ``instance`` violates ``schema`` as a ``code`` finding, guarded against every known hazard.
+
+    The caller has bounded the size and depth of both. Remote ``$ref`` is refused (``remote_ref``), a
+    slow pattern aborts (``validation_timeout``), an unsafe pattern is skipped (``pattern_unsafe``
+    warning), anything else that stops validation is ``validation_aborted``; never an exception.
+    """
+    cls, _ = validator_class(schema)
+    refused: list[str] = []
+    findings: list[Finding] = []
+    skipped: set[str] = set()
+    count = 0
+    try:
+        validator = guarded_class(cls)(schema, registry=refusing_registry(refused))
+        for err in validator.iter_errors(instance):
+            where = join_path(path, err.absolute_path)
+            if isinstance(err, _PatternSkipped):
+                if err.message not in skipped:
+                    skipped.add(err.message)
+                    findings.append(warning("pattern_unsafe", where, err.message))
+                continue
+            count += 1
+            if count > MAX_SCHEMA_ERRORS:
+                more = f"more than {MAX_SCHEMA_ERRORS} violations; the rest are omitted"
+                findings.append(info("findings_truncated", path, more))
+                break
+            findings.append(error(code, where, shorten(err.message)))
+    except PatternTimeout as exc:
+        slow = f"pattern {shorten(str(exc), 80)!r} took longer than {PATTERN_TIMEOUT_S}s; validation stopped"
+        findings.append(error("validation_timeout", path, slow))
+    except Unresolvable as exc:
+        if refused:
+            findings.append(error("remote_ref", path, f"$ref {refused[0]!r} points outside the schema; never fetched"))
+        else:
+            findings.append(error("ref_unresolvable", path, shorten(f"$ref cannot be resolved: {exc}")))
+    except RecursionError:
+        findings.append(error("validation_aborted", path, "validation recursed too deeply (a $ref cycle?)"))
+    except Exception as exc:  # a malformed schema can break jsonschema in many ways; report, never raise
+        broken = f"schema could not be applied: {type(exc).__name__}: {exc}"
+        findings.append(error("validation_aborted", path, shorten(broken)))
+    return findings
