@@ -49,9 +49,25 @@ class ScriptedEngine:
         return None
 
 
+class AsyncScriptedEngine:
+    def __init__(self, sync: ScriptedEngine) -> None:
+        self.sync = sync
+
+    async def complete(self, request: Any) -> Response:
+        return self.sync.complete(request)
+
+    async def stream(self, request: Any) -> Any:
+        raise NotImplementedError
+        yield
+
+    async def aclose(self) -> None:
+        return None
+
+
 def scripted_lm(script: Callable[[list[dict[str, Any]]], str]) -> tuple[dspy.LM, ScriptedEngine]:
     engine = ScriptedEngine(script)
-    return dspy.LM("scripted/test", engine=engine, cache=False), engine
+    lm = dspy.LM("scripted/test", engine=engine, async_engine=AsyncScriptedEngine(engine), cache=False, num_retries=0)
+    return lm, engine
 
 
 def demo_unless(broken: Callable[[list[dict[str, Any]]], str | None]) -> Callable[[list[dict[str, Any]]], str]:
