@@ -6,4 +6,5 @@ from toolsynth.signatures import JudgeComposition
 
 class JudgeCompositionStage(Stage):
     signature = JudgeComposition
+    level = 4
     role = "judge"

@@ -19,7 +19,14 @@ import dspy
 from pydantic import TypeAdapter
 from toolsynth.validators.findings import Finding, as_feedback, codes, errors
 
-from toolsynth.execution import current_memo, current_meter, current_retry_policy, lm_slot
+from toolsynth.execution import (
+    PhaseLimitReached,
+    current_memo,
+    current_meter,
+    current_phase_limit,
+    current_retry_policy,
+    lm_slot,
+)
 from toolsynth.lm import cost_of
 
 T = TypeVar("T")
@@ -47,6 +54,8 @@ class Stage(dspy.Module):
 
     signature: ClassVar[type[dspy.Signature]]
     role: ClassVar[str] = "generator"
+    level: ClassVar[int]
+    """Position in the pipeline; conversation stages add 3 per round (used by stage-barrier schedules)."""
 
     def __init__(self, max_attempts: int = 3, lm: dspy.LM | None = None) -> None:
         super().__init__()
@@ -63,11 +72,12 @@ class Stage(dspy.Module):
         return []
 
     async def run(
-        self, key: str | None = None, check_with: dict[str, Any] | None = None, **inputs: Any
+        self, key: str | None = None, check_with: dict[str, Any] | None = None, round: int = 0, **inputs: Any
     ) -> dspy.Prediction:
         """Predict and check, with bounded retries; memoised under `key` when a run lends a memo.
 
-        `check_with` carries facts the checks need that are not inputs of the signature.
+        `check_with` carries facts the checks need that are not inputs of the signature; `round` is the
+        conversation round of a conversation stage.
         """
         memo = current_memo()
         if key is not None and memo is not None:
@@ -76,6 +86,9 @@ class Stage(dspy.Module):
                 if "rejected" in stored:
                     raise StageRejected(**stored["rejected"])
                 return dspy.Prediction(**self.revive(stored["outputs"]))
+        limit = current_phase_limit()
+        if limit is not None and self.level + 3 * round > limit:
+            raise PhaseLimitReached(key)
         try:
             prediction = await self._attempts(inputs, {**inputs, **(check_with or {})})
         except StageRejected as rejected:

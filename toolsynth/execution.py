@@ -92,6 +92,10 @@ class RetryPolicy:
         return rng.uniform(0, min(self.max_seconds, self.base_seconds * 2**attempt))
 
 
+class PhaseLimitReached(Exception):
+    """A step beyond the current phase was reached (stage-barrier schedules only, see `running_with`)."""
+
+
 _memo: ContextVar[StepMemo | None] = ContextVar("toolsynth_step_memo", default=None)
 class CallLimit:
     """The run-wide bound on LM calls in flight, with a gauge of how many are."""
@@ -115,6 +119,7 @@ class CallLimit:
 _limit: ContextVar[CallLimit | None] = ContextVar("toolsynth_call_limit", default=None)
 _meter: ContextVar[UsageMeter | None] = ContextVar("toolsynth_usage_meter", default=None)
 _retry: ContextVar[RetryPolicy | None] = ContextVar("toolsynth_retry_policy", default=None)
+_phase: ContextVar[int | None] = ContextVar("toolsynth_phase_limit", default=None)
 
 
 def current_memo() -> StepMemo | None:
@@ -123,6 +128,10 @@ def current_memo() -> StepMemo | None:
 
 def current_meter() -> UsageMeter | None:
     return _meter.get()
+
+
+def current_phase_limit() -> int | None:
+    return _phase.get()
 
 
 def current_retry_policy() -> RetryPolicy:
@@ -135,13 +144,20 @@ def running_with(
     limit: CallLimit | None = None,
     meter: UsageMeter | None = None,
     retry: RetryPolicy | None = None,
+    phase_limit: int | None = None,
 ) -> Iterator[None]:
-    """Lend a memo, a call bound, a meter and a retry policy to every program called inside this block."""
+    """Lend a memo, a call bound, a meter and a retry policy to every program called inside this block.
+
+    `phase_limit` makes steps whose level is above it raise `PhaseLimitReached` instead of running:
+    with a memo, raising it level by level runs a stage-barrier schedule (every record finishes a
+    stage before any starts the next), the schedule the benchmark compares the streaming one with.
+    """
     tokens = [_memo.set(memo), _limit.set(limit), _meter.set(meter)]
-    retry_token = _retry.set(retry or RetryPolicy())
+    retry_token, phase_token = _retry.set(retry or RetryPolicy()), _phase.set(phase_limit)
     try:
         yield
     finally:
+        _phase.reset(phase_token)
         _retry.reset(retry_token)
         _meter.reset(tokens[2])
         _limit.reset(tokens[1])

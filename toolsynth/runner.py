@@ -96,6 +96,7 @@ def run(
             status, error = "aborted", str(exc)
             raise
         finally:
+            views.rebuild(store)  # input order, and exactly what the store holds
             manifest = _manifest(store, description, digest, meter, progress, status, error)
             store.record_run({"status": status, "usage": manifest["usage"]["total"], "error": error})
             manifest["runs"] = store.runs()
