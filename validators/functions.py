@@ -146,7 +146,8 @@ def _ref_findings(schema: dict[str, Any], path: str) -> list[Finding]:
     for where, ref, base in refs:
         before = len(refused)
         try:
-            resolver.lookup(urljoin(base, ref))
+            if _ref_loops(resolver.lookup(urljoin(base, ref))):
+                findings.append(error("ref_cycle", where, f"$ref {shorten(ref, 120)!r} leads back to itself"))
         except Unresolvable:
             if len(refused) > before:
                 findings.append(error("remote_ref", where,
@@ -156,6 +157,17 @@ def _ref_findings(schema: dict[str, Any], path: str) -> list[Finding]:
         except Exception as exc:
             findings.append(error("ref_unresolvable", where, shorten(f"$ref {ref!r} cannot be resolved: {exc}")))
     return findings
+
+
+def _ref_loops(resolved: Any, limit: int = 64) -> bool:
+    """A chain of schemas that are each another ``$ref`` comes back to a schema already seen."""
+    seen: list[Any] = []
+    while isinstance(resolved.contents, dict) and isinstance(resolved.contents.get("$ref"), str):
+        if any(resolved.contents is s for s in seen) or len(seen) > limit:
+            return True
+        seen.append(resolved.contents)
+        resolved = resolved.resolver.lookup(resolved.contents["$ref"])
+    return False
 
 
 def _pattern_findings(pattern: Any, where: str) -> list[Finding]:

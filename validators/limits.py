@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import regex
@@ -135,8 +135,11 @@ _TOKEN = re.compile(
 @dataclass
 class _Group:
     variable: bool = False  # the body can match different lengths through a quantifier
-    firsts: list[str] | None = None  # first token of each alternative
+    firsts: list[str] = field(default_factory=list)  # first token of each alternative
     at_start: bool = True
+    alternates: bool = False
+    repeated_atoms: list[str] = field(default_factory=list)  # atoms under a variable quantifier
+    last: str | None = None  # the body's final token when it is a plain, unquantified atom
 
 
 def _quantifier(text: str) -> tuple[bool, bool]:
@@ -154,16 +157,40 @@ def _quantifier(text: str) -> tuple[bool, bool]:
     return high is None or high > 1, high is None or high > low
 
 
+def _literal(token: str) -> str | None:
+    """The one character a token matches literally (``x``, ``\\.``), else None."""
+    if len(token) == 1 and token not in ".^$":
+        return token
+    if len(token) == 2 and token[0] == "\\" and not token[1].isalnum():
+        return token[1]
+    return None
+
+
+def _delimited(group: _Group) -> bool:
+    """The body ends with a literal that none of its repeated atoms can match, so repetitions cannot overlap."""
+    char = _literal(group.last) if group.last is not None and not group.alternates else None
+    if char is None:
+        return False
+    for atom in group.repeated_atoms:
+        try:
+            if re.fullmatch(atom, char):
+                return False
+        except re.error:
+            return False
+    return True
+
+
 def unsafe_pattern_reason(pattern: str) -> str | None:
     """Why a pattern risks catastrophic backtracking, or None.
 
     Flags the classic exponential shapes: a repeated group whose body repeats a variable number of
-    times (``(a+)+``, ``(\\w*\\s?)*``), a repeated group of alternatives that start alike (``(a|aa)*``,
+    times (``(a+)+``, ``(\\w*\\s?)*``) unless a literal delimiter ends each repetition
+    (``([a-z]+\\.)*`` is fine), a repeated group of alternatives that start alike (``(a|aa)*``,
     ``(.|x)+``), and back-references. Anything subtler is caught by the match time limit.
     """
     if len(pattern) > MAX_PATTERN_CHARS:
         return f"is longer than {MAX_PATTERN_CHARS} characters"
-    frames = [_Group(firsts=[])]
+    frames = [_Group()]
     last: _Group | str | None = None
     for tok in _TOKEN.finditer(pattern):
         kind, text = tok.lastgroup, tok.group()
@@ -171,34 +198,42 @@ def unsafe_pattern_reason(pattern: str) -> str | None:
         if kind == "backref":
             return "uses a back-reference"
         if kind == "open":
-            if top.at_start and top.firsts is not None:
+            if top.at_start:
                 top.firsts.append("(")
             top.at_start = False
-            frames.append(_Group(firsts=[]))
+            top.last = None
+            frames.append(_Group())
             last = None
         elif kind == "alt":
             top.at_start = True
+            top.alternates = True
             last = None
         elif kind == "close":
             if len(frames) > 1:
                 last = frames.pop()
-                frames[-1].variable = frames[-1].variable or last.variable
+                parent = frames[-1]
+                parent.variable = parent.variable or last.variable
+                parent.repeated_atoms += last.repeated_atoms
         elif kind == "quant":
             if last is None:
                 continue
             repeats, variable = _quantifier(text)
             if isinstance(last, _Group) and repeats:
-                if last.variable:
+                if last.variable and not _delimited(last):
                     return "repeats a group whose body itself repeats (nested quantifier)"
-                firsts = last.firsts or []
+                firsts = last.firsts
                 if len(firsts) > 1 and (len(set(firsts)) < len(firsts) or "." in firsts):
                     return "repeats a group of alternatives that can match the same text"
-            top.variable = top.variable or variable
+            if variable:
+                top.variable = True
+                top.repeated_atoms += last.repeated_atoms if isinstance(last, _Group) else [last]
+            top.last = None
             last = None
         else:  # atom, escape, class
-            if top.at_start and top.firsts is not None:
+            if top.at_start:
                 top.firsts.append(text)
             top.at_start = False
+            top.last = text
             last = text
     return None
 
@@ -327,7 +362,7 @@ def validate_instance(schema: Any, instance: Any, path: str, code: str) -> list[
     """Every way ``instance`` violates ``schema`` as a ``code`` finding, guarded against every known hazard.
 
     The caller has bounded the size and depth of both. Remote ``$ref`` is refused (``remote_ref``), a
-    slow pattern aborts (``validation_timeout``), an unsafe pattern is skipped (``pattern_unsafe``
+    slow pattern aborts (``validation_timeout``), an unsafe pattern is skipped (``pattern_skipped``
     warning), anything else that stops validation is ``validation_aborted``; never an exception.
     """
     cls, _ = validator_class(schema)
@@ -342,7 +377,7 @@ def validate_instance(schema: Any, instance: Any, path: str, code: str) -> list[
             if isinstance(err, _PatternSkipped):
                 if err.message not in skipped:
                     skipped.add(err.message)
-                    findings.append(warning("pattern_unsafe", where, err.message))
+                    findings.append(warning("pattern_skipped", where, err.message))
                 continue
             count += 1
             if count > MAX_SCHEMA_ERRORS:
