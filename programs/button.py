@@ -25,6 +25,7 @@ from toolsynth.programs.extract_scenario import ExtractScenarioStage
 from toolsynth.programs.generate_atomic_task import GenerateAtomicTaskStage
 from toolsynth.programs.generate_functions import GenerateFunctionsStage
 from toolsynth.programs.judge_composition import JudgeCompositionStage
+from toolsynth.programs.judge_sample import JudgeSampleStage
 from toolsynth.programs.stage import Stage, StageRejected, run_sync
 from toolsynth.validators.findings import as_feedback, codes, errors
 from toolsynth.validators.sample import check_sample
@@ -80,6 +81,7 @@ class ButtonProgram(dspy.Module):
         language: str | None = None,
         system_prompt: str = DEFAULT_SYSTEM_PROMPT,
         role_lms: dict[str, dspy.LM] | None = None,
+        judge_samples: bool = False,
     ) -> None:
         super().__init__()
         if not 0.0 <= parallel_ratio <= 1.0:
@@ -92,6 +94,8 @@ class ButtonProgram(dspy.Module):
         self.judge_composition = JudgeCompositionStage(max_attempts)
         self.generate_functions = GenerateFunctionsStage(max_attempts)
         self.conversation = Conversation(max_turns, max_attempts, system_prompt)
+        self.judge_sample = JudgeSampleStage(max_attempts)
+        self.judge_samples = judge_samples
         self.expand = expand
         self.tasks_per_scenario = tasks_per_scenario
         self.parallel_ratio = parallel_ratio
@@ -110,6 +114,7 @@ class ButtonProgram(dspy.Module):
             "seed": self.seed,
             "language": self.language,
             "system_prompt": self.conversation.system_prompt,
+            "judge_samples": self.judge_samples,
         }
 
     def provenance(self) -> dict[str, Any]:
@@ -123,7 +128,8 @@ class ButtonProgram(dspy.Module):
     def stages(self) -> list[Stage]:
         c = self.conversation
         return [self.extract_scenario, self.expand_scenario, self.generate_atomic_task, self.compose_sequential,
-                self.compose_parallel, self.judge_composition, self.generate_functions, c.user, c.assistant, c.tool]
+                self.compose_parallel, self.judge_composition, self.generate_functions, c.user, c.assistant, c.tool,
+                self.judge_sample]
 
     def use_lms(self, role_lms: dict[str, dspy.LM]) -> None:
         """Give roles their own LM; roles not named use the configured `dspy.settings.lm`."""
@@ -173,7 +179,10 @@ class ButtonProgram(dspy.Module):
         )
         out = ButtonResult()
         for outcome in outcomes:
-            (out.samples if isinstance(outcome, Sample) else out.rejections).append(outcome)
+            if isinstance(outcome, Sample):
+                out.samples.append(outcome)
+            else:
+                out.rejections.append(outcome)
         return out
 
     def strategy_for(self, key: str) -> str:
@@ -200,10 +209,31 @@ class ButtonProgram(dspy.Module):
         meta["judge"] = verdict.reasons
         meta["provenance"] = self.provenance()
         sample = Sample(id=key, source_id=source_id, messages=messages, functions=planned.functions, meta=meta)
-        findings = errors(check_sample(sample.to_openai()))
+        row = sample.to_openai()
+        findings = errors(check_sample(row))
         if findings:
             return Rejection(id=key, source_id=source_id, stage="validate", codes=codes(findings),
                              message=as_feedback(findings, limit=6), meta=meta)
+        if self.judge_samples:
+            return await self._judge(sample, row)
+        return sample
+
+    async def _judge(self, sample: Sample, row: dict[str, Any]) -> Sample | Rejection:
+        """The optional semantic gate; its verdict is kept on the sample or the rejection."""
+        try:
+            assessment = (await self.judge_sample.run(
+                f"{sample.id}/judge_sample", composite_task=sample.meta["composite_task"],
+                conversation=row["messages"][1:],
+            )).assessment
+        except StageRejected as rejected:
+            return _rejection(sample.id, sample.source_id, rejected, sample.meta)
+        verdict = assessment.model_dump()
+        failed = [code for code, ok in (("judge_task_incomplete", assessment.accomplished),
+                                        ("judge_unfaithful", assessment.faithful)) if not ok]
+        if failed:
+            return Rejection(id=sample.id, source_id=sample.source_id, stage=self.judge_sample.stage_name,
+                             codes=failed, message=assessment.reasons, meta={**sample.meta, "sample_judge": verdict})
+        sample.meta["sample_judge"] = verdict
         return sample
 
     async def _compose(self, key: str, task: str, code: str) -> CompositeTask:

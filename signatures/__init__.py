@@ -8,6 +8,7 @@ from toolsynth.signatures.extract_scenario import ExtractScenario
 from toolsynth.signatures.generate_atomic_task import GenerateAtomicTask
 from toolsynth.signatures.generate_functions import GenerateFunctions
 from toolsynth.signatures.judge_composition import JudgeComposition
+from toolsynth.signatures.judge_sample import JudgeSample
 from toolsynth.signatures.simulate_tool import SimulateTool
 from toolsynth.signatures.simulate_user import SimulateUser
 
@@ -20,6 +21,7 @@ __all__ = [
     "GenerateAtomicTask",
     "GenerateFunctions",
     "JudgeComposition",
+    "JudgeSample",
     "SimulateTool",
     "SimulateUser",
 ]

@@ -203,3 +203,17 @@ def test_stage_alone_checks_data_flow_between_functions(demo: dspy.LM) -> None:
 def test_program_needs_a_seed() -> None:
     with pytest.raises(ValueError, match="chat"):
         ButtonProgram()()
+
+
+def test_semantic_judge_gate_records_its_verdict(demo: dspy.LM) -> None:
+    result = ButtonProgram(expand=0, judge_samples=True)(chat=WEATHER_CHAT, source_id="j")
+    [sample] = result.samples
+    assert sample.meta["sample_judge"]["accomplished"] and sample.meta["sample_judge"]["faithful"]
+
+    verdict = json.dumps({"assessment": {"accomplished": True, "faithful": False,
+                                         "reasons": "Message 5 states a temperature no tool returned."}})
+    lm, _ = scripted_lm(demo_unless(lambda m: verdict if stage_of(m) == "assessment" else None))
+    result = run(ButtonProgram(expand=0, judge_samples=True), lm, chat=WEATHER_CHAT, source_id="j")
+    [rejection] = result.rejections
+    assert rejection.stage == "JudgeSample" and rejection.codes == ["judge_unfaithful"]
+    assert "Message 5" in rejection.message and rejection.meta["sample_judge"]["faithful"] is False

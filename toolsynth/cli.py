@@ -32,6 +32,8 @@ def _add_program_options(p: argparse.ArgumentParser) -> None:
                    help="share of parallel-then-sequential compositions (the rest are sequential)")
     g.add_argument("--max-turns", type=int, default=8, help="assistant turns per conversation")
     g.add_argument("--max-attempts", type=int, default=3, help="attempts per stage, repairs included")
+    g.add_argument("--judge", action="store_true",
+                   help="final semantic gate: an LM judge checks each sample is complete and faithful")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,7 +91,7 @@ def build_program(args: argparse.Namespace, lms: dict[str, Any]) -> Any:
     program = ButtonProgram(
         expand=args.expand, tasks_per_scenario=args.tasks_per_scenario, parallel_ratio=args.parallel_ratio,
         max_turns=args.max_turns, max_attempts=args.max_attempts, seed=args.seed, language=args.language,
-        role_lms={role: lm for role, lm in lms.items() if role != "generator"},
+        role_lms={role: lm for role, lm in lms.items() if role != "generator"}, judge_samples=args.judge,
     )
     if args.program is not None:
         program.load(str(args.program))

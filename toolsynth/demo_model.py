@@ -186,7 +186,7 @@ def _judge(inputs: Inputs, seed: int) -> dict[str, Any]:
 
 def _functions(inputs: Inputs, seed: int) -> dict[str, Any]:
     specs: dict[str, dict[str, Any]] = {}
-    mapping = []
+    mapping: list[dict[str, Any]] = []
     for sid, text in _subtask_texts(inputs):
         matched = _match_capability(text, language_of(text))
         if matched is None:
@@ -275,7 +275,8 @@ def _done_calls(conversation: list[dict[str, Any]]) -> list[_Done]:
 
 def _assistant(inputs: Inputs, seed: int) -> dict[str, Any]:
     conversation = _messages(inputs)
-    tools = inputs.get("tools") if isinstance(inputs.get("tools"), list) else []
+    raw_tools = inputs.get("tools")
+    tools: list[Any] = raw_tools if isinstance(raw_tools, list) else []
     users = [str(m.get("content") or "") for m in conversation if m.get("role") == "user"]
     text = " ".join(users)
     lang = _lang_field(inputs.get("language", "")) if inputs.get("language") else language_of(text)
@@ -339,9 +340,10 @@ def _clarifying_question(opening: str, lang: Lang) -> str:
 
 
 def _simulate_tool(inputs: Inputs, seed: int) -> dict[str, Any]:
-    fn = inputs.get("function") if isinstance(inputs.get("function"), dict) else {}
+    raw_fn, raw_args = inputs.get("function"), inputs.get("arguments")
+    fn: dict[str, Any] = raw_fn if isinstance(raw_fn, dict) else {}
     name = str(fn.get("name", ""))
-    args = inputs.get("arguments") if isinstance(inputs.get("arguments"), dict) else {}
+    args: dict[str, Any] = raw_args if isinstance(raw_args, dict) else {}
     for earlier in inputs.get("earlier_results") or []:
         if isinstance(earlier, dict) and earlier.get("name") == name and earlier.get("arguments") == args:
             return {"result": earlier.get("result", {})}
@@ -352,6 +354,20 @@ def _simulate_tool(inputs: Inputs, seed: int) -> dict[str, Any]:
         return {"result": cap.simulate(args, seeded(seed, name, json.dumps(args, sort_keys=True)))}
     except (KeyError, TypeError, ValueError) as exc:
         return {"result": {"error": f"invalid arguments: {exc}"}}
+
+
+def _judge_sample(inputs: Inputs, seed: int) -> dict[str, Any]:
+    """Accomplished when the conversation ends in an answer; faithful when that answer quotes a result."""
+    conversation = _messages(inputs)
+    last = conversation[-1] if conversation else {}
+    answer = str(last.get("content") or "") if last.get("role") == "assistant" else ""
+    values = [str(v) for d in _done_calls(conversation) for v in d.result.values() if isinstance(v, str | int | float)]
+    accomplished = bool(answer) and bool(values)
+    faithful = any(v in answer for v in values)
+    reasons = ("The final answer completes the task and quotes the tool results." if accomplished and faithful
+               else "The final answer does not use the tool results." if accomplished
+               else "The conversation does not end with an answer built on tool results.")
+    return {"assessment": {"accomplished": accomplished, "faithful": faithful, "reasons": reasons}}
 
 
 Handler = Callable[[Inputs, int], dict[str, Any]]
@@ -367,6 +383,7 @@ HANDLERS: dict[frozenset[str], Handler] = {
     frozenset({"message", "task_complete"}): _simulate_user,
     frozenset({"reply"}): _assistant,
     frozenset({"result"}): _simulate_tool,
+    frozenset({"assessment"}): _judge_sample,
 }
 
 

@@ -152,16 +152,16 @@ def running_with(
     with a memo, raising it level by level runs a stage-barrier schedule (every record finishes a
     stage before any starts the next), the schedule the benchmark compares the streaming one with.
     """
-    tokens = [_memo.set(memo), _limit.set(limit), _meter.set(meter)]
+    memo_token, limit_token, meter_token = _memo.set(memo), _limit.set(limit), _meter.set(meter)
     retry_token, phase_token = _retry.set(retry or RetryPolicy()), _phase.set(phase_limit)
     try:
         yield
     finally:
         _phase.reset(phase_token)
         _retry.reset(retry_token)
-        _meter.reset(tokens[2])
-        _limit.reset(tokens[1])
-        _memo.reset(tokens[0])
+        _meter.reset(meter_token)
+        _limit.reset(limit_token)
+        _memo.reset(memo_token)
 
 
 @contextlib.asynccontextmanager

@@ -38,6 +38,14 @@ class Verdict(BaseModel):
     reasons: str = Field(description="one or two sentences: why it is or is not feasible")
 
 
+class SampleAssessment(BaseModel):
+    """The optional semantic judge's view of one finished conversation."""
+
+    accomplished: bool
+    faithful: bool
+    reasons: str = Field(description="one or two sentences, naming the failing message if any")
+
+
 class FunctionSpec(BaseModel):
     """An OpenAI-style function with a JSON Schema for its result (`returns`, our extension)."""
 

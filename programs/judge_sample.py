@@ -1,0 +1,10 @@
+"""Final semantic gate (off by default): an LM judge of the finished conversation."""
+
+from toolsynth.programs.stage import Stage
+from toolsynth.signatures import JudgeSample
+
+
+class JudgeSampleStage(Stage):
+    signature = JudgeSample
+    role = "judge"
+    level = 100  # after every conversation round
