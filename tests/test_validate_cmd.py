@@ -1,0 +1,70 @@
+"""`toolsynth validate`: summary, --json rows, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support import shared_file
+from toolsynth.cli import main
+
+GOOD = {
+    "messages": [
+        {"role": "user", "content": "Weather in Oslo?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Oslo\"}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "name": "get_weather", "content": "{\"temp_c\": 3}"},
+        {"role": "assistant", "content": "It is 3 °C in Oslo."},
+    ],
+    "tools": [{"type": "function", "function": {
+        "name": "get_weather", "description": "Current weather for a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string", "description": "City"}},
+                       "required": ["city"]}}}],
+}
+
+
+def write(path: Path, rows: list[object]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows) + "{broken\n", encoding="utf-8")
+    return path
+
+
+def test_summary_and_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = json.loads(json.dumps(GOOD))
+    bad["messages"][1]["tool_calls"][0]["function"]["name"] = "get_wether"
+    path = write(tmp_path / "rows.jsonl", [GOOD, bad])
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "3 rows, 2 with errors" in out
+    assert "row_invalid_json" in out and "call_unknown_function" in out
+
+
+def test_json_lines_per_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path / "rows.jsonl", [GOOD])
+    assert main(["validate", str(path), "--json"]) == 1
+    captured = capsys.readouterr()
+    lines = [json.loads(x) for x in captured.out.splitlines()]
+    assert [x["row"] for x in lines] == [0, 1]
+    assert lines[0]["findings"] == [] and lines[1]["findings"][0]["code"] == "row_invalid_json"
+    assert "2 rows" in captured.err
+
+
+def test_clean_file_and_unreadable_input(tmp_path: Path) -> None:
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text(json.dumps(GOOD) + "\n", encoding="utf-8")
+    assert main(["validate", str(clean)]) == 0
+    assert main(["validate", str(tmp_path / "missing.jsonl")]) == 2
+    broken = tmp_path / "broken.json"
+    broken.write_text("[{", encoding="utf-8")
+    assert main(["validate", str(broken)]) == 2
+
+
+def test_llama_factory_sharegpt_demo(capsys: pytest.CaptureFixture[str]) -> None:
+    path = shared_file("glaive_toolcall_en_demo.json")
+    assert main(["validate", str(path), "--format", "sharegpt", "--json"]) == 1
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 300
+    flagged = {r["row"]: {f["code"] for f in r["findings"] if f["severity"] == "error"} for r in rows}
+    # Row 259 passes a list where its schema declares a number (a real defect of that row).
+    assert "arguments_schema_violation" in flagged[259]
