@@ -7,8 +7,6 @@ from typing import Any
 
 import dspy
 import pytest
-
-from tests.support import scripted_lm
 from toolsynth.programs.assistant_turn import AssistantTurnStage
 from toolsynth.programs.compose_parallel import ComposeParallelThenSequentialStage
 from toolsynth.programs.compose_sequential import ComposeSequentialStage
@@ -32,6 +30,8 @@ from toolsynth.signatures import (
     SimulateTool,
     SimulateUser,
 )
+
+from tests.support import scripted_lm
 from toolsynth.types import AssistantReply, FunctionSpec, Subtask, Verdict
 
 TASK = "Check the current weather in Lisbon in Celsius."
