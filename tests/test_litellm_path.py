@@ -12,13 +12,13 @@ from pathlib import Path
 
 import dspy
 import pytest
+from toolsynth.programs import ButtonProgram
+from toolsynth.validators.findings import errors
+from toolsynth.validators.sample import check_sample
 
 from tests.support import ROOT
 from toolsynth.cli import main
-from toolsynth.programs import ButtonProgram
 from toolsynth.testing import Faults, OpenAICompatibleServer
-from toolsynth.validators.findings import errors
-from toolsynth.validators.sample import check_sample
 
 SECRET = "sk-toolsynth-test-secret-0123456789"
 CHAT = "USER: Find me the exchange rate from USD to JPY.\n\nASSISTANT: 1 USD is about 151 JPY."

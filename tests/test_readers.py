@@ -81,7 +81,7 @@ def test_unreadable_files(tmp_path: Path) -> None:
     with pytest.raises(SeedError, match="no such file"):
         read_seeds(tmp_path / "missing.jsonl")
     (tmp_path / "seeds.csv").write_text("a,b\n")
-    with pytest.raises(SeedError, match=".jsonl or .json"):
+    with pytest.raises(SeedError, match=r"\.jsonl or \.json"):
         read_seeds(tmp_path / "seeds.csv")
     (tmp_path / "broken.json").write_text("[{\"chat\": 1,\n")
     with pytest.raises(SeedError, match="not valid JSON"):
