@@ -1,0 +1,29 @@
+"""The README's commands and Python examples stay true."""
+
+from __future__ import annotations
+
+import re
+
+from tests.support import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README, flags=re.DOTALL)
+
+
+def test_first_two_commands_are_install_and_run_then_install_and_test() -> None:
+    first, second = blocks("bash")[:2]
+    install = 'python3 -m venv .venv && . .venv/bin/activate && pip install -e ".[dev]"'
+    assert first.strip() == f"{install} && toolsynth synth examples/seeds.jsonl -o out"
+    assert second.strip() == f"{install} && pytest"
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert second.strip() in ci
+
+
+def test_python_examples_run_on_the_demo_model() -> None:
+    python_blocks = blocks("python")
+    assert python_blocks
+    for code in python_blocks:
+        exec(compile(code, "README.md", "exec"), {})
