@@ -91,9 +91,11 @@ def _unknown_arguments(schema: dict[str, Any], arguments: dict[str, Any], path: 
 
 
 def check_result(returns_schema: Any, result: Any, path: str = "result") -> list[Finding]:
-    """A call's result (any JSON value, or a tool message's text) against the declared ``returns`` schema.
+    """A call's result against the declared ``returns`` schema.
 
-    With no schema declared (None) nothing is checked: free-text results are then allowed.
+    ``result`` is any JSON value, except that a Python ``str`` is a tool message's text: it is decoded
+    as JSON, and the text itself is accepted when the schema takes it as a plain string (``"sunny"``
+    for ``{"type": "string"}``). With no schema declared (None) nothing is checked.
     """
     if returns_schema is None or returns_schema is True:
         return []
@@ -101,13 +103,23 @@ def check_result(returns_schema: Any, result: Any, path: str = "result") -> list
     if not isinstance(schema, (dict, bool)):
         return [error("returns_schema_invalid", path,
                       f"the returns schema is {type(schema).__name__}, not a JSON Schema; result not checked")]
-    if isinstance(result, str):
-        result, findings = _parse(result, path, "result_invalid_json")
-        if findings:
+    if check_bounds(schema, path, "schema"):
+        return [warning("result_unchecked", path, "the returns schema is too large; result not checked")]
+    text = result if isinstance(result, str) else None
+    if text is not None:
+        result, findings = _parse(text, path, "result_invalid_json")
+        if findings and findings[0].code != "result_invalid_json":
             return findings
+        if findings:
+            return [] if _plain_text_fits(schema, text, path) else findings
     findings = check_bounds(result, path, "instance")
     if findings:
         return findings
-    if check_bounds(schema, path, "schema"):
-        return [warning("result_unchecked", path, "the returns schema is too large; result not checked")]
-    return validate_instance(schema, result, path, "result_schema_violation")
+    findings = validate_instance(schema, result, path, "result_schema_violation")
+    if findings and text is not None and _plain_text_fits(schema, text, path):
+        return []
+    return findings
+
+
+def _plain_text_fits(schema: Any, text: str, path: str) -> bool:
+    return not validate_instance(schema, text, path, "result_schema_violation")

@@ -56,7 +56,7 @@ def params(**properties: Any) -> dict[str, Any]:
 
 
 def tool(function: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "function", "function": function}
+    return {"type": "function", "function": copy.deepcopy(function)}
 
 
 def call(call_id: str, name: str, arguments: Any) -> dict[str, Any]:
@@ -75,7 +75,7 @@ def result(call_id: str, name: str, content: Any) -> dict[str, Any]:
 
 def sequential_row() -> dict[str, Any]:
     """Weather in Paris, then packing advice from its temperature; returns kept in meta."""
-    return {
+    return copy.deepcopy({
         "id": "s1",
         "source_id": "seed-1",
         "messages": [
@@ -98,12 +98,12 @@ def sequential_row() -> dict[str, Any]:
             ],
             "function_returns": {"get_weather": WEATHER_RETURNS, "suggest_packing": PACKING_RETURNS},
         },
-    }
+    })
 
 
 def parallel_row() -> dict[str, Any]:
     """Weather in Paris and London in parallel, then a comparison by reasoning (function null)."""
-    return {
+    return copy.deepcopy({
         "id": "p1",
         "source_id": "seed-2",
         "messages": [
@@ -124,4 +124,4 @@ def parallel_row() -> dict[str, Any]:
                 {"id": 3, "instruction": "Say which is warmer.", "depends_on": [1, 2], "function": None},
             ],
         },
-    }
+    })

@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import pytest
+from toolsynth.validators import check_arguments, check_result, codes
 
 from tests.validators.rows import WEATHER, WEATHER_RETURNS, params, spec, tool
-from toolsynth.validators import check_arguments, check_result, codes
 
 
 def found(findings: list[Any]) -> list[tuple[str, str]]:
@@ -126,3 +126,11 @@ def test_oversized_result_schema_is_not_applied() -> None:
     huge = {"type": "object", "properties": {f"p{i}": {"type": "string"} for i in range(3000)}}
     assert codes(check_result(huge, {})) == ["result_unchecked"]
     assert codes(check_arguments(spec(parameters=huge), {})) == ["arguments_unchecked"]
+
+
+def test_plain_text_results_for_string_schemas() -> None:
+    assert check_result({"type": "string"}, "sunny") == []
+    assert check_result({"type": "string"}, "123") == []  # decodes to a number, but the text is a string
+    assert check_result({"type": "string", "enum": ["sunny", "rain"]}, '"rain"') == []
+    assert codes(check_result({"type": "string", "enum": ["sunny", "rain"]}, "snow")) == ["result_invalid_json"]
+    assert codes(check_result({"type": "object"}, json.dumps(json.dumps({"a": 1})))) == ["result_schema_violation"]

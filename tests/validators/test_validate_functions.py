@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from tests.validators.rows import WEATHER, WEATHER_RETURNS, params, spec, tool
 from toolsynth.validators import (
     check_function_spec,
     check_function_specs,
@@ -14,6 +12,8 @@ from toolsynth.validators import (
     errors,
     normalize_function_spec,
 )
+
+from tests.validators.rows import WEATHER, WEATHER_RETURNS, params, spec, tool
 
 
 def test_a_good_spec_has_no_findings() -> None:
@@ -97,7 +97,8 @@ def test_meta_schema_of_declared_draft_is_used() -> None:
     draft4 = {"$schema": "http://json-schema.org/draft-04/schema#", "type": "object",
               "properties": {"n": {"type": "number", "exclusiveMaximum": 3, "description": "n"}}}
     assert "parameters_schema_invalid" in codes(check_function_spec(spec(parameters=draft4)))
-    assert check_function_spec(spec(parameters={**draft4, "$schema": "https://json-schema.org/draft/2020-12/schema"})) == []
+    latest = {**draft4, "$schema": "https://json-schema.org/draft/2020-12/schema"}
+    assert check_function_spec(spec(parameters=latest)) == []
 
 
 def test_list_level_codes() -> None:
