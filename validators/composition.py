@@ -21,7 +21,7 @@ from toolsynth.validators.functions import function_map
 from toolsynth.validators.limits import JsonParseError, parse_json
 
 MAX_SUBTASKS = 100
-MAX_LEAVES = 2_000
+MAX_LEAVES = 500
 _NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?")
 
 

@@ -121,12 +121,17 @@ def _meta_findings(schema: Any, path: str, code: str) -> list[Finding]:
                 break
             parts = list(err.absolute_path)
             message = err.message
-            if parts and parts[-1] == "type" and isinstance(err.instance, (str, list)):
+            if parts and parts[-1] == "type" and _names_unknown_type(err.instance):
                 message = f"unknown type {err.instance!r}; JSON Schema types are {', '.join(JSON_TYPES)}"
             findings.append(error(code, join_path(path, parts), shorten(message)))
     except Exception as exc:  # never raise on bad data
         findings.append(error("validation_aborted", path, shorten(f"meta-schema check failed: {exc}")))
     return findings
+
+
+def _names_unknown_type(value: Any) -> bool:
+    names = value if isinstance(value, list) else [value]
+    return any(isinstance(n, str) and n not in JSON_TYPES for n in names)
 
 
 def _ref_findings(schema: dict[str, Any], path: str) -> list[Finding]:
