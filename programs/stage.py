@@ -26,6 +26,7 @@ from toolsynth.execution import (
     current_phase_limit,
     current_retry_policy,
     lm_slot,
+    retry_after_seconds,
 )
 from toolsynth.lm import cost_of
 
@@ -153,7 +154,7 @@ class Stage(dspy.Module):
                     raise
                 if attempt == policy.retries:
                     raise StageRejected(self.stage_name, ["lm_error"], _first_line(str(exc))) from exc
-                await asyncio.sleep(policy.delay(attempt, getattr(exc, "retry_after", None), rng))
+                await asyncio.sleep(policy.delay(attempt, retry_after_seconds(exc), rng))
         raise AssertionError("unreachable")
 
     async def _predict_once(self, predictor: dspy.Predict, inputs: dict[str, Any]) -> dspy.Prediction:

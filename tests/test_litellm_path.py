@@ -47,7 +47,7 @@ def test_button_program_over_litellm_http(server: OpenAICompatibleServer) -> Non
 
 def synth_http(server: OpenAICompatibleServer, out: Path, *extra: str) -> int:
     return main(["synth", str(ROOT / "examples" / "seeds.jsonl"), "-o", str(out), "--limit", "3", "--quiet",
-                 "--model", "openai/toolsynth-test", "--api-base", server.url, *extra])
+                 "--model", "openai/toolsynth-test", "--api-base", server.url, "--no-cache", *extra])
 
 
 def test_cli_over_http_resumes_without_requests_and_never_writes_the_key(
@@ -70,9 +70,21 @@ def test_cli_over_http_resumes_without_requests_and_never_writes_the_key(
             assert SECRET.encode() not in path.read_bytes(), path
 
 
-def test_unauthorized_stops_the_run_fast_with_one_message(
-    server: OpenAICompatibleServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_missing_key_is_refused_before_any_request(
+    server: OpenAICompatibleServer, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert synth_http(server, tmp_path / "out") == 2
+    assert "OPENAI_API_KEY" in capsys.readouterr().err
+    assert server.stats().chat_requests == 0 and not (tmp_path / "out").exists()
+
+
+def test_unauthorized_stops_the_run_fast_with_one_message(
+    server: OpenAICompatibleServer, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "wrong-key")
     server.configure(faults=Faults(rates={"auth": 1.0}))
     started = time.monotonic()
     assert synth_http(server, tmp_path / "out", "--concurrency", "2") == 2
@@ -84,7 +96,10 @@ def test_unauthorized_stops_the_run_fast_with_one_message(
     assert manifest["status"] == "aborted" and manifest["counts"]["inputs"] == 0
 
 
-def test_transient_faults_are_retried_and_lose_nothing(server: OpenAICompatibleServer, tmp_path: Path) -> None:
+def test_transient_faults_are_retried_and_lose_nothing(
+    server: OpenAICompatibleServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "local")
     server.configure(faults=Faults(rates={"rate_limit": 0.1, "server_error": 0.1}, retry_after=0.01))
     out = tmp_path / "out"
     assert synth_http(server, out, "--retries", "6") == 0
@@ -92,6 +107,29 @@ def test_transient_faults_are_retried_and_lose_nothing(server: OpenAICompatibleS
     assert stats.by_fault  # faults really happened
     samples = [json.loads(x) for x in (out / "samples.jsonl").read_text().splitlines()]
     rejected = [json.loads(x) for x in (out / "rejected.jsonl").read_text().splitlines()]
-    assert {r["source_id"] for r in samples + rejected} == {"ex-01", "ex-02", "ex-03"} or len(
-        {r["source_id"] for r in samples + rejected}) == 3
+    first_three = [json.loads(x)["id"] for x in (ROOT / "examples" / "seeds.jsonl").read_text().splitlines()[:3]]
+    assert {r["source_id"] for r in samples + rejected} == set(first_three)
     assert not any("lm_error" in r["codes"] for r in rejected)
+
+
+def test_retry_after_from_the_server_is_honoured(server: OpenAICompatibleServer) -> None:
+    from toolsynth.programs.extract_scenario import ExtractScenarioStage
+    from toolsynth.programs.stage import run_sync
+
+    from toolsynth.execution import RetryPolicy, retry_after_seconds, running_with
+
+    server.configure(faults=Faults(script=["rate_limit"], retry_after=0.05))
+    lm = dspy.LM("openai/toolsynth-test", api_base=server.url, api_key="local", engine="litellm",
+                 cache=False, num_retries=0)
+    with pytest.raises(dspy.LMRateLimitError) as caught, dspy.context(lm=lm):
+        lm("hello")
+    assert retry_after_seconds(caught.value) == pytest.approx(0.05)
+
+    server.configure(faults=Faults(script=["rate_limit"], retry_after=0.05))
+    server.reset_stats()
+    policy = RetryPolicy(retries=1, base_seconds=60.0)  # without Retry-After this would sleep up to a minute
+    started = time.monotonic()
+    with running_with(retry=policy), dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        scenario = run_sync(ExtractScenarioStage().run(chat=CHAT)).scenario
+    assert scenario and time.monotonic() - started < 5
+    assert [r.status for r in server.requests if r.path.endswith("chat/completions")] == [429, 200]

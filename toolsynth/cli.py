@@ -19,6 +19,7 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--temperature", type=float)
     g.add_argument("--max-tokens", type=int)
     g.add_argument("--timeout", type=float, help="seconds per LM request")
+    g.add_argument("--no-cache", action="store_true", help="bypass DSPy's LM response cache")
 
 
 def _add_program_options(p: argparse.ArgumentParser) -> None:
@@ -82,6 +83,7 @@ def model_config(args: argparse.Namespace) -> Any:
     return ModelConfig(
         model=args.model, api_base=args.api_base, temperature=args.temperature, max_tokens=args.max_tokens,
         timeout=args.timeout, role_models={k: v for k, v in roles.items() if v}, seed=args.seed,
+        cache=not args.no_cache,
     )
 
 
@@ -116,6 +118,12 @@ def _synth(args: argparse.Namespace) -> int:
         print(f"{len(bad)} bad record(s){more}; fix them or pass --skip-bad. Nothing was run.", file=sys.stderr)
         return EXIT_USAGE
     config = model_config(args)
+    missing = config.missing_credentials()
+    if missing:
+        for model, keys in sorted(missing.items()):
+            print(f"error: {model} needs {' or '.join(keys)} in the environment "
+                  "(for a local OpenAI-compatible server any non-empty value works). Nothing was run.", file=sys.stderr)
+        return EXIT_USAGE
     lms = config.build()
     program = build_program(args, lms)
     if config.is_demo and not args.quiet:

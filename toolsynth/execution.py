@@ -88,8 +88,41 @@ class RetryPolicy:
 
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         if retry_after is not None and retry_after >= 0:
-            return min(float(retry_after), self.max_seconds) + rng.uniform(0, self.base_seconds / 4)
+            wait = min(float(retry_after), self.max_seconds)
+            return wait + rng.uniform(0, min(1.0, wait / 4))  # spread the herd that got the same hint
         return rng.uniform(0, min(self.max_seconds, self.base_seconds * 2**attempt))
+
+
+def retry_after_seconds(exc: BaseException) -> float | None:
+    """The server's Retry-After, from DSPy's error or, where DSPy drops it (litellm engine), from the
+    provider exception underneath (litellm keeps the response headers there)."""
+    hint = getattr(exc, "retry_after", None)
+    if isinstance(hint, int | float):
+        return float(hint)
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return None
+        for headers in (getattr(seen, "litellm_response_headers", None),
+                        getattr(getattr(seen, "response", None), "headers", None)):
+            value = _header_seconds(headers)
+            if value is not None:
+                return value
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _header_seconds(headers: Any) -> float | None:
+    if headers is None:
+        return None
+    try:
+        millis = headers.get("retry-after-ms")
+        if millis is not None:
+            return float(millis) / 1000
+        seconds = headers.get("retry-after")
+        return None if seconds is None else float(seconds)
+    except (AttributeError, TypeError, ValueError):  # an HTTP date or an odd header object: back off normally
+        return None
 
 
 class PhaseLimitReached(Exception):

@@ -34,6 +34,7 @@ class ModelConfig:
     timeout: float | None = None
     role_models: dict[str, str] = field(default_factory=dict)
     seed: int = 0
+    cache: bool = True
 
     @property
     def is_demo(self) -> bool:
@@ -52,6 +53,18 @@ class ModelConfig:
             "demo": any(self.model_for(r) == DEMO_MODEL_NAME for r in ROLES),
         }
 
+    def missing_credentials(self) -> dict[str, list[str]]:
+        """Per real model, the key variables litellm needs and the environment lacks (checked before a run)."""
+        import litellm
+
+        missing: dict[str, list[str]] = {}
+        for name in {self.model_for(role) for role in ROLES} - {DEMO_MODEL_NAME}:
+            report = litellm.validate_environment(name, api_base=self.api_base)
+            keys = [k for k in report.get("missing_keys", []) if k.endswith(("_KEY", "_TOKEN"))]
+            if keys:
+                missing[name] = keys
+        return missing
+
     def build(self) -> dict[str, dspy.LM]:
         """One `dspy.LM` per distinct model, shared by the roles that use it."""
         built: dict[str, dspy.LM] = {}
@@ -65,7 +78,7 @@ class ModelConfig:
 
     def _real(self, model: str) -> dspy.LM:
         # toolsynth retries transient errors itself (backoff with jitter, Retry-After, outside the call slot).
-        kwargs: dict[str, Any] = {"num_retries": 0}
+        kwargs: dict[str, Any] = {"num_retries": 0, "cache": self.cache}
         if self.api_base:
             kwargs["api_base"] = self.api_base
         if self.temperature is not None:
