@@ -17,6 +17,7 @@ import regex
 from jsonschema_specifications import REGISTRY as SPECIFICATIONS
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
+
 from toolsynth.validators.findings import Finding, error, info, warning
 from toolsynth.validators.limits import (
     MAX_SCHEMA_DEPTH,

@@ -17,6 +17,7 @@ import regex
 from jsonschema import Draft202012Validator, ValidationError, validators
 from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource, Unresolvable
+
 from toolsynth.validators.findings import Finding, error, info, warning
 
 MAX_SCHEMA_DEPTH = 32

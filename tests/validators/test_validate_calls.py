@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import pytest
-from toolsynth.validators import check_arguments, check_result, codes
 
 from tests.validators.rows import WEATHER, WEATHER_RETURNS, params, spec, tool
+from toolsynth.validators import check_arguments, check_result, codes
 
 
 def found(findings: list[Any]) -> list[tuple[str, str]]:

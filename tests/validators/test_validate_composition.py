@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from toolsynth.validators import check_composition, codes
-from toolsynth.validators.composition import text_uses, values_flow
 
 from tests.validators.rows import assistant_calls, call, parallel_row, result, sequential_row
+from toolsynth.validators import check_composition, codes
+from toolsynth.validators.composition import text_uses, values_flow
 
 
 def check(row: dict[str, Any]) -> list[tuple[str, str, str]]:

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from toolsynth.validators import check_conversation, codes
 
 from tests.validators.rows import (
     PACKING,
@@ -19,6 +18,7 @@ from tests.validators.rows import (
     sequential_row,
     tool,
 )
+from toolsynth.validators import check_conversation, codes
 
 TOOLS = [tool({**WEATHER, "returns": WEATHER_RETURNS}), tool(PACKING)]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
+from tests.validators.rows import WEATHER, WEATHER_RETURNS, params, spec, tool
 from toolsynth.validators import (
     check_function_spec,
     check_function_specs,
@@ -12,8 +14,6 @@ from toolsynth.validators import (
     errors,
     normalize_function_spec,
 )
-
-from tests.validators.rows import WEATHER, WEATHER_RETURNS, params, spec, tool
 
 
 def test_a_good_spec_has_no_findings() -> None:

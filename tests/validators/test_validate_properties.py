@@ -9,6 +9,8 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.validators.rows import assistant_calls, call, result, tool
 from toolsynth.validators import (
     Finding,
     check_arguments,
@@ -23,8 +25,6 @@ from toolsynth.validators import (
     normalize_function_spec,
     sharegpt_to_openai,
 )
-
-from tests.validators.rows import assistant_calls, call, result, tool
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

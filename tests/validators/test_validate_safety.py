@@ -10,10 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from toolsynth.validators import check_arguments, check_function_spec, check_result, check_sample, codes
-from toolsynth.validators.limits import unsafe_pattern_reason
 
 from tests.validators.rows import params, sequential_row, spec, tool
+from toolsynth.validators import check_arguments, check_function_spec, check_result, check_sample, codes
+from toolsynth.validators.limits import unsafe_pattern_reason
 
 
 @pytest.fixture

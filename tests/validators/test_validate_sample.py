@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.validators.rows import WEATHER, WEATHER_RETURNS, parallel_row, sequential_row, tool
 from toolsynth.validators import (
     check_sample,
     check_sharegpt_row,
@@ -14,8 +16,6 @@ from toolsynth.validators import (
     errors,
     sharegpt_to_openai,
 )
-
-from tests.validators.rows import WEATHER, WEATHER_RETURNS, parallel_row, sequential_row, tool
 
 GLAIVE = Path("/work/shared/data/glaive_toolcall_en_demo.json")
 
