@@ -106,7 +106,6 @@ def run_eval(args: argparse.Namespace) -> int:
     from toolsynth.evals.dataset import load_examples
     from toolsynth.evals.evaluate import evaluate_program, format_report
     from toolsynth.evals.metrics import lm_judge_metric
-
     from toolsynth.readers import SeedError
 
     try:
@@ -178,6 +177,7 @@ def _table(before: dict[str, Any], after: dict[str, Any]) -> str:
 def run_optimize(args: argparse.Namespace) -> int:
     """`toolsynth optimize`: estimate, refuse above `--max-calls`, compile, compare on dev, save."""
     import dspy
+
     from toolsynth.evals.dataset import load_examples
     from toolsynth.evals.evaluate import CallCounter, evaluate_program, format_diversity
     from toolsynth.evals.optimize import (
@@ -188,7 +188,6 @@ def run_optimize(args: argparse.Namespace) -> int:
         focused,
         program_changes,
     )
-
     from toolsynth.readers import SeedError
 
     if args.output.suffix != ".json":
@@ -255,22 +254,3 @@ def run_optimize(args: argparse.Namespace) -> int:
     sidecar.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(f"saved {args.output} (load it with --program {args.output}); report in {sidecar}")
     return EXIT_OK
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """A parser with only `eval` and `optimize` (for tests and `python -m toolsynth.evals.commands`)."""
-    parser = argparse.ArgumentParser(prog="toolsynth")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_eval_parser(sub)
-    add_optimize_parser(sub)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    result: int = args.func(args)
-    return result
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -12,12 +12,12 @@ import asyncio
 import concurrent.futures
 import contextvars
 import random
+import threading
 from collections.abc import Coroutine
 from typing import Any, ClassVar, TypeVar
 
 import dspy
 from pydantic import TypeAdapter
-from toolsynth.validators.findings import Finding, as_feedback, codes, errors
 
 from toolsynth.execution import (
     PhaseLimitReached,
@@ -29,6 +29,7 @@ from toolsynth.execution import (
     retry_after_seconds,
 )
 from toolsynth.lm import cost_of
+from toolsynth.validators.findings import Finding, as_feedback, codes, errors
 
 T = TypeVar("T")
 
@@ -111,8 +112,11 @@ class Stage(dspy.Module):
         return {name: TypeAdapter(fields[name].annotation).validate_python(stored[name]) for name in fields}
 
     async def _attempts(self, inputs: dict[str, Any], facts: dict[str, Any]) -> dspy.Prediction:
+        """Attempts are hidden from DSPy's trace; only an accepted answer is traced, as the stage's own
+        predictor's answer to the original inputs, so optimizers never learn from a rejected attempt."""
         findings: list[Finding] = []
         previous = ""
+        outer_trace = dspy.settings.trace
         for _ in range(self.max_attempts):
             predictor = self.predict
             call_inputs = dict(inputs)
@@ -121,13 +125,16 @@ class Stage(dspy.Module):
                 predictor.demos = self.predict.demos
                 call_inputs["feedback"] = f"Your previous answer:\n{previous}\n\nProblems:\n{as_feedback(findings)}"
             try:
-                prediction = await self._predict(predictor, call_inputs)
+                with dspy.context(trace=None):
+                    prediction = await self._predict(predictor, call_inputs)
             except dspy.AdapterParseError as exc:
                 findings = [Finding("output_unparseable", "error", "", _first_line(str(exc)))]
                 previous = str(getattr(exc, "lm_response", "") or "")[:2000]
                 continue
             findings = errors(self.check(prediction, facts))
             if not findings:
+                if outer_trace is not None:
+                    outer_trace.append((self.predict, dict(inputs), prediction))
                 return prediction
             previous = str(self.dump_lenient(prediction))[:2000]
         raise StageRejected(
@@ -179,12 +186,22 @@ def _first_line(text: str) -> str:
     return line[:300]
 
 
+_thread_loops = threading.local()
+
+
 def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine from sync code, also when the caller already runs an event loop."""
+    """Run a coroutine from sync code, also when the caller already runs an event loop.
+
+    Each thread keeps one event loop for its sync calls, so clients bound to a loop (litellm's async
+    HTTP pools and logging worker) are reused rather than orphaned call after call.
+    """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coroutine)
+        runner = getattr(_thread_loops, "runner", None)
+        if runner is None:
+            runner = _thread_loops.runner = asyncio.Runner()
+        return runner.run(coroutine, context=contextvars.copy_context())  # the caller's dspy settings
     context = contextvars.copy_context()
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(context.run, asyncio.run, coroutine).result()

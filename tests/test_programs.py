@@ -217,3 +217,25 @@ def test_semantic_judge_gate_records_its_verdict(demo: dspy.LM) -> None:
     [rejection] = result.rejections
     assert rejection.stage == "JudgeSample" and rejection.codes == ["judge_unfaithful"]
     assert "Message 5" in rejection.message and rejection.meta["sample_judge"]["faithful"] is False
+
+
+def test_only_accepted_attempts_reach_the_trace_optimizers_learn_from() -> None:
+    def broken(messages: list[dict[str, Any]]) -> str | None:
+        if stage_of(messages) != "functions" or "feedback" in messages[-1]["content"]:
+            return None
+        good = json.loads(reply_to(messages))
+        good["functions"][0]["name"] += "!!"
+        return json.dumps(good)
+
+    lm, _ = scripted_lm(demo_unless(broken))
+    program = ButtonProgram(expand=0)
+    trace: list[Any] = []
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter(), trace=trace):
+        result = program(chat=WEATHER_CHAT)
+    assert result.samples
+    traced = [(p, i, o) for p, i, o in trace if p is program.generate_functions.predict]
+    assert len(traced) == 1
+    _, inputs, outputs = traced[0]
+    assert "feedback" not in inputs
+    assert all("!!" not in f.name for f in outputs.functions)
+    assert {p for p, _, _ in trace} <= set(dict(program.named_predictors()).values())

@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("file", type=Path)
     validate.add_argument("--format", choices=["openai", "sharegpt"], help="default: detected per row")
     validate.add_argument("--json", action="store_true", help="one JSON line per row with its findings")
+
+    from toolsynth.evals.commands import add_eval_parser, add_optimize_parser
+
+    add_eval_parser(sub)
+    add_optimize_parser(sub)
     return parser
 
 
@@ -70,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
             from toolsynth.validate_cmd import validate_command
 
             return validate_command(args.file, fmt=args.format, as_json=args.json)
+        if args.command in ("eval", "optimize"):
+            result: int = args.func(args)
+            return result
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume", file=sys.stderr)
         return 130

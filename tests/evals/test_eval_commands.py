@@ -8,14 +8,14 @@ from pathlib import Path
 import dspy
 import pytest
 from support import demo_unless, scripted_lm, stage_of
-from toolsynth.evals.commands import main
+
+from toolsynth.cli import main
+from toolsynth.demo_model import demo_lm, reply_to
+from toolsynth.demo_optimizer_replies import demo_optimizer_lm
 from toolsynth.evals.dataset import load_examples
 from toolsynth.evals.metrics import assess
 from toolsynth.evals.optimize import OptimizerSettings, compile_program, estimate_calls
 from toolsynth.programs import ButtonProgram
-
-from toolsynth.demo_model import demo_lm, reply_to
-from toolsynth.demo_optimizer_replies import demo_optimizer_lm
 
 TINY = ["--train-limit", "2", "--dev-limit", "1", "--demos", "1", "--candidates", "3", "--trials", "1",
         "--metric-calls", "4", "--threads", "2"]
