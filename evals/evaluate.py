@@ -15,6 +15,7 @@ from typing import Any
 
 import dspy
 from dspy.utils.callback import BaseCallback
+
 from toolsynth.evals.diversity import diversity
 from toolsynth.evals.metrics import WEIGHTS, Assessment, assess, combined, sample_rows
 

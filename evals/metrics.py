@@ -46,6 +46,7 @@ from functools import cache
 from typing import Any
 
 import dspy
+
 from toolsynth.validators.composition import Call, collect_calls, text_uses, values_flow
 from toolsynth.validators.findings import Finding, codes
 from toolsynth.validators.sample import check_sample

@@ -35,12 +35,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dspy
-from toolsynth.evals.evaluate import CallCounter
-from toolsynth.evals.metrics import combined, combined_with_feedback
-from toolsynth.programs.stage import Stage
 
 from toolsynth.demo_model import DEMO_MODEL_NAME, demo_lm
 from toolsynth.demo_optimizer_replies import demo_optimizer_lm
+from toolsynth.evals.evaluate import CallCounter
+from toolsynth.evals.metrics import combined, combined_with_feedback
+from toolsynth.programs.stage import Stage
 
 OPTIMIZERS = ("bootstrap", "mipro", "gepa")
 MIPRO_MINIBATCH = 35

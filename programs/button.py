@@ -17,6 +17,9 @@ import re
 from typing import Any
 
 import dspy
+
+from toolsynth import __version__
+from toolsynth.demo_model import DEMO_MODEL_NAME
 from toolsynth.programs.compose_parallel import ComposeParallelThenSequentialStage, parallel_then_sequential_task
 from toolsynth.programs.compose_sequential import ComposeSequentialStage, sequential_task
 from toolsynth.programs.conversation import DEFAULT_SYSTEM_PROMPT, Conversation
@@ -27,12 +30,9 @@ from toolsynth.programs.generate_functions import GenerateFunctionsStage
 from toolsynth.programs.judge_composition import JudgeCompositionStage
 from toolsynth.programs.judge_sample import JudgeSampleStage
 from toolsynth.programs.stage import Stage, StageRejected, run_sync
+from toolsynth.types import CompositeTask, Rejection, Sample, SubtaskFunction
 from toolsynth.validators.findings import as_feedback, codes, errors
 from toolsynth.validators.sample import check_sample
-
-from toolsynth import __version__
-from toolsynth.demo_model import DEMO_MODEL_NAME
-from toolsynth.types import CompositeTask, Rejection, Sample, SubtaskFunction
 
 LANGUAGES = {"en": "English", "zh": "Chinese (简体中文)"}
 _CJK = re.compile(r"[\u3400-\u9fff]")

@@ -3,12 +3,12 @@
 from typing import Any
 
 import dspy
+
 from toolsynth.programs.stage import Stage
 from toolsynth.signatures import ComposeSequential
+from toolsynth.types import CompositeTask, Subtask
 from toolsynth.validators.findings import Finding
 from toolsynth.validators.tasks import check_subtasks
-
-from toolsynth.types import CompositeTask, Subtask
 
 
 def sequential_task(task: str, prediction: dspy.Prediction) -> CompositeTask:

@@ -14,11 +14,11 @@ import json
 from typing import Any
 
 import dspy
+
 from toolsynth.programs.assistant_turn import AssistantTurnStage
 from toolsynth.programs.simulate_tool import SimulateToolStage
 from toolsynth.programs.simulate_user import SimulateUserStage
 from toolsynth.programs.stage import StageRejected
-
 from toolsynth.types import CompositeTask, FunctionSpec, Message, ToolCall
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. You can call functions when they help answer the user."

@@ -3,6 +3,7 @@
 from typing import Any
 
 import dspy
+
 from toolsynth.programs.stage import Stage
 from toolsynth.signatures import ExpandScenario
 from toolsynth.validators.findings import Finding, error

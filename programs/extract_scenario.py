@@ -3,6 +3,7 @@
 from typing import Any
 
 import dspy
+
 from toolsynth.programs.stage import Stage
 from toolsynth.signatures import ExtractScenario
 from toolsynth.validators.findings import Finding

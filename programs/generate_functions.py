@@ -3,12 +3,12 @@
 from typing import Any
 
 import dspy
+
 from toolsynth.programs.stage import Stage
 from toolsynth.signatures import GenerateFunctions
+from toolsynth.types import FunctionSpec, Subtask, SubtaskFunction
 from toolsynth.validators.findings import Finding, error
 from toolsynth.validators.functions import check_function_specs
-
-from toolsynth.types import FunctionSpec, Subtask, SubtaskFunction
 
 
 def check_function_plan(

@@ -3,6 +3,7 @@
 from typing import Any
 
 import dspy
+
 from toolsynth.programs.stage import Stage
 from toolsynth.signatures import SimulateTool
 from toolsynth.validators.calls import check_result
