@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from toolsynth.evals.dataset import default_evalset_text, load_examples, load_splits
 
+from toolsynth.evals.dataset import default_evalset_text, load_examples, load_splits
 from toolsynth.readers import SeedError
 
 

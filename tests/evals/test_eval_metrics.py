@@ -7,6 +7,7 @@ import copy
 import dspy
 import pytest
 from evalrows import complete_row, missing_subtask_row, out_of_order_row, unused_result_row
+
 from toolsynth.evals.diversity import distinct_n, diversity
 from toolsynth.evals.metrics import (
     assess,
@@ -18,7 +19,6 @@ from toolsynth.evals.metrics import (
     stage_for,
 )
 from toolsynth.programs import ButtonProgram
-
 from toolsynth.types import Rejection
 
 
