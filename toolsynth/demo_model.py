@@ -332,10 +332,12 @@ def _clarifying_question(opening: str, lang: Lang) -> str:
             for values in cap.find(opening, lang):
                 for slot, value in values.items():
                     if _VAGUE[lang] in value:
+                        if lang == "zh":  # parameter descriptions are English; ask about the user's own words
+                            return f"好的。请问您说的“{_VAGUE[lang]}”具体是什么？"
                         desc = str(cap.parameters["properties"][slot].get("description", slot))
                         if desc[1:2].islower():
                             desc = desc[:1].lower() + desc[1:]
-                        return f"请问{desc}是什么？" if lang == "zh" else f"Sure, could you tell me the {desc}?"
+                        return f"Sure, could you tell me the {desc}?"
     return "请问具体是哪一个？" if lang == "zh" else "Could you give me the missing detail?"
 
 
