@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import random
-import re
 from typing import Any
 
 import dspy
 
 from toolsynth import __version__
 from toolsynth.demo_model import DEMO_MODEL_NAME
+from toolsynth.language import detect_language, language_name
 from toolsynth.programs.compose_parallel import ComposeParallelThenSequentialStage, parallel_then_sequential_task
 from toolsynth.programs.compose_sequential import ComposeSequentialStage, sequential_task
 from toolsynth.programs.conversation import DEFAULT_SYSTEM_PROMPT, Conversation
@@ -33,20 +33,6 @@ from toolsynth.programs.stage import Stage, StageRejected, run_sync
 from toolsynth.types import CompositeTask, Rejection, Sample, SubtaskFunction
 from toolsynth.validators.findings import as_feedback, codes, errors
 from toolsynth.validators.sample import check_sample
-
-LANGUAGES = {"en": "English", "zh": "Chinese (简体中文)"}
-_CJK = re.compile(r"[\u3400-\u9fff]")
-
-
-def detect_language(text: str) -> str:
-    """`zh` when the text is mostly Chinese, else `en`; the seed's language is kept for its samples."""
-    cjk = len(_CJK.findall(text))
-    letters = len(re.findall(r"[A-Za-z]", text))
-    return "zh" if cjk and cjk >= letters / 4 else "en"
-
-
-def language_name(code: str) -> str:
-    return LANGUAGES.get(code, code)
 
 
 class ButtonResult(dspy.Prediction):

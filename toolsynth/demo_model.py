@@ -21,11 +21,11 @@ from dspy.lm15 import Message as LMMessage
 from dspy.lm15 import Response, TextPart, Usage
 
 from toolsynth.demo_domains import DOMAINS, Capability, Domain, Lang, Reasoning, Result, seeded
+from toolsynth.language import CJK as _CJK
 
 DEMO_MODEL_NAME = "toolsynth/offline-demo"
 
 _VAGUE = {"en": "a value I will tell you", "zh": "我稍后告诉你的那个"}
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _FIELD_LINE = re.compile(r"^\d+\. `(\w+)` \(([^)]*)\)", re.MULTILINE)
 _INPUT_BLOCK = re.compile(r"\[\[ ## (\w+) ## \]\]\n")
 

@@ -10,10 +10,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from toolsynth.language import CJK as _CJK
 from toolsynth.validators.findings import Finding, error, warning
 
 MAX_TASK_WORDS = 30
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def word_count(text: str) -> int:

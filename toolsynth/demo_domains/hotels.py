@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import re
 from typing import Any
 
 from toolsynth.demo_domains.base import (
@@ -19,8 +18,8 @@ from toolsynth.demo_domains.base import (
     _s,
     _t,
 )
+from toolsynth.language import CJK as _CJK
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _CITY = Slot({"en": ("Barcelona", "Vienna", "Kyoto", "Chicago", "Istanbul", "Edinburgh"),
               "zh": ("厦门", "青岛", "三亚", "重庆", "苏州", "大理")})
 _CHECK_IN = Slot({"en": ("2026-10-02", "2026-11-14", "2027-03-06", "2027-04-17"),

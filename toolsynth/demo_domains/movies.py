@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import re
 from typing import Any
 
 from toolsynth.demo_domains.base import (
@@ -18,8 +17,8 @@ from toolsynth.demo_domains.base import (
     _s,
     _t,
 )
+from toolsynth.language import CJK as _CJK
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _MOVIE = Slot({"en": ("Oppenheimer", "Dune: Part Two", "The Wild Robot", "Past Lives", "Top Gun: Maverick"),
                "zh": ("流浪地球2", "热辣滚烫", "哪吒之魔童闹海", "封神第一部", "长安三万里")})
 _CITY = Slot({"en": ("Lyon", "Manchester", "Melbourne", "Austin", "Dublin"),

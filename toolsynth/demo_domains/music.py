@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import re
 from typing import Any
 
 from toolsynth.demo_domains.base import (
@@ -18,8 +17,8 @@ from toolsynth.demo_domains.base import (
     _s,
     _t,
 )
+from toolsynth.language import CJK as _CJK
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _ARTIST = Slot({"en": ("Mara Quinn", "The Velvet Hours", "Kofi Mensah", "Ivy Lark", "Blue Harbor"),
                 "zh": ("林夏", "苏沐", "白鹭乐队", "陈一鸣", "南风乐团")})
 _WORDS_EN = (("Golden", "Paper", "Midnight", "Silver", "Quiet", "Electric", "Northern", "Velvet"),

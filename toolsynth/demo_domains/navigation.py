@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import re
 from typing import Any
 
 from toolsynth.demo_domains.base import (
@@ -18,8 +17,8 @@ from toolsynth.demo_domains.base import (
     _s,
     _t,
 )
+from toolsynth.language import CJK as _CJK
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _MODES = ["driving", "walking", "cycling", "transit"]
 _MODE = Slot({"en": tuple(_MODES), "zh": tuple(_MODES)},
              {"en": {"transit": "public transport"},

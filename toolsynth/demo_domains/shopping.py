@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import re
 from typing import Any
 
 from toolsynth.demo_domains.base import (
@@ -18,8 +17,8 @@ from toolsynth.demo_domains.base import (
     _s,
     _t,
 )
+from toolsynth.language import CJK as _CJK
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _QUERY = Slot({"en": ("wireless earbuds", "espresso machine", "standing desk", "mechanical keyboard", "air purifier"),
                "zh": ("蓝牙耳机", "电饭煲", "机械键盘", "空气净化器", "双肩包")})
 _MAX_PRICE = Slot({"en": ("80", "150", "300", "500"), "zh": ("300", "600", "1000", "2000")})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import re
 from typing import Any
 
 from toolsynth.demo_domains.base import (
@@ -19,8 +18,8 @@ from toolsynth.demo_domains.base import (
     _s,
     _t,
 )
+from toolsynth.language import CJK as _CJK
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _TEAMS_EN = ("Arsenal", "Bayern Munich", "Inter Milan", "Ajax", "Benfica", "Celtic", "Porto", "Sevilla")
 _TEAMS_ZH = ("上海海港", "山东泰山", "北京国安", "成都蓉城", "浙江队", "上海申花", "天津津门虎", "武汉三镇")
 _TEAM = Slot({"en": _TEAMS_EN[:6], "zh": _TEAMS_ZH[:5]})
