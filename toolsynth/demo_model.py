@@ -421,14 +421,18 @@ def _generic(fields: list[tuple[str, str]], inputs: Inputs) -> dict[str, Any]:
     return out
 
 
-def reply_to(messages: list[dict[str, Any]], seed: int = 0) -> str:
-    """Answer one adapter-formatted prompt (OpenAI-style messages) as the demo model."""
+def reply_to(
+    messages: list[dict[str, Any]], seed: int = 0, handlers: dict[frozenset[str], Handler] | None = None
+) -> str:
+    """Answer one adapter-formatted prompt (OpenAI-style messages) as the demo model.
+
+    `handlers` maps a signature's output field names to its answer (default: the toolsynth stages)."""
     system = next((str(m.get("content") or "") for m in messages if m.get("role") == "system"), "")
     user = next((str(m.get("content") or "") for m in reversed(messages) if m.get("role") == "user"), "")
     section = system.split("Your output fields are:", 1)[-1].split("All interactions", 1)[0]
     fields = _FIELD_LINE.findall(section)
     inputs = _parse_inputs(user)
-    handler = HANDLERS.get(frozenset(name for name, _ in fields))
+    handler = (HANDLERS if handlers is None else handlers).get(frozenset(name for name, _ in fields))
     answer = handler(inputs, seed) if handler else _generic(fields, inputs)
     if "Outputs will be a JSON object" in system or not fields:
         return json.dumps(answer, ensure_ascii=False)
@@ -441,8 +445,9 @@ def reply_to(messages: list[dict[str, Any]], seed: int = 0) -> str:
 class DemoEngine:
     """A DSPy engine (`complete(Request) -> Response`) backed by `reply_to`."""
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: int = 0, handlers: dict[frozenset[str], Handler] | None = None) -> None:
         self.seed = seed
+        self.handlers = handlers
 
     def complete(self, request: Any) -> Response:
         messages: list[dict[str, Any]] = []
@@ -450,7 +455,7 @@ class DemoEngine:
             system = request.system if isinstance(request.system, str) else "".join(p.text for p in request.system)
             messages.append({"role": "system", "content": system})
         messages.extend({"role": m.role, "content": m.text or ""} for m in request.messages)
-        text = reply_to(messages, self.seed)
+        text = reply_to(messages, self.seed, self.handlers)
         prompt_tokens = sum(len(str(m["content"])) for m in messages) // 4 + 1
         completion_tokens = len(text) // 4 + 1
         return Response(
@@ -488,7 +493,7 @@ class AsyncDemoEngine:
         return None
 
 
-def demo_lm(seed: int = 0) -> dspy.LM:
+def demo_lm(seed: int = 0, handlers: dict[frozenset[str], Handler] | None = None) -> dspy.LM:
     """The offline demo model as a `dspy.LM`; its model name says it is a demo."""
-    engine = DemoEngine(seed)
+    engine = DemoEngine(seed, handlers)
     return dspy.LM(DEMO_MODEL_NAME, engine=engine, async_engine=AsyncDemoEngine(engine), cache=False)

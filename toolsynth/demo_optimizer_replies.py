@@ -7,27 +7,21 @@ one short, harmless sentence (so `optimize` visibly changes, saves and reloads i
 descriptions and dataset observations are short fixed texts. The demo shows the optimizer plumbing
 works, nothing about the quality a real model reaches.
 
-`OPTIMIZER_HANDLERS` has the shape of `demo_model.HANDLERS` (output field names → handler) so the demo
-model can consult it; `demo_optimizer_lm(seed)` is a demo LM that already does.
+`OPTIMIZER_HANDLERS` has the shape of `demo_model.HANDLERS` (output field names → handler);
+`demo_optimizer_lm(seed)` is the demo LM answering with both.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable
 from typing import Any
 
 import dspy
-from dspy.lm15 import Message as LMMessage
-from dspy.lm15 import Response, TextPart, Usage
 
-from toolsynth.demo_model import DEMO_MODEL_NAME, DemoEngine
+from toolsynth.demo_model import HANDLERS, demo_lm
 
 Inputs = dict[str, Any]
 ADDED = "Before answering, check every output field against its description and the inputs."
-_FIELD_LINE = re.compile(r"^\d+\. `(\w+)` \(([^)]*)\)", re.MULTILINE)
-_INPUT_BLOCK = re.compile(r"\[\[ ## (\w+) ## \]\]\n")
 
 
 def _extended(instruction: Any, extra: str = ADDED) -> str:
@@ -68,70 +62,6 @@ OPTIMIZER_HANDLERS: dict[frozenset[str], Callable[[Inputs, int], dict[str, Any]]
 }
 
 
-def _parse(messages: list[dict[str, Any]]) -> tuple[list[str], Inputs, bool]:
-    system = next((str(m.get("content") or "") for m in messages if m.get("role") == "system"), "")
-    user = next((str(m.get("content") or "") for m in reversed(messages) if m.get("role") == "user"), "")
-    section = system.split("Your output fields are:", 1)[-1].split("All interactions", 1)[0]
-    fields = [name for name, _ in _FIELD_LINE.findall(section)]
-    blocks = _INPUT_BLOCK.split(user)
-    inputs: Inputs = {}
-    for name, raw in zip(blocks[1::2], blocks[2::2], strict=False):
-        value = raw.split("\n\nRespond with", 1)[0].strip()
-        try:
-            inputs[name] = json.loads(value)
-        except json.JSONDecodeError:
-            inputs[name] = value
-    return fields, inputs, "Outputs will be a JSON object" in system
-
-
-def optimizer_reply(messages: list[dict[str, Any]], seed: int = 0) -> str | None:
-    """The demo answer to an optimizer's prompt (JSON or ChatAdapter format), or None if it is not one."""
-    fields, inputs, as_json = _parse(messages)
-    handler = OPTIMIZER_HANDLERS.get(frozenset(fields))
-    if handler is None:
-        return None
-    answer = handler(inputs, seed)
-    if as_json:
-        return json.dumps(answer, ensure_ascii=False)
-    blocks = [f"[[ ## {k} ## ]]\n{v}" for k, v in answer.items()]
-    return "\n\n".join([*blocks, "[[ ## completed ## ]]"])
-
-
-class OptimizerDemoEngine(DemoEngine):
-    """The demo engine, answering the optimizers' signatures with `optimizer_reply` first."""
-
-    def complete(self, request: Any) -> Response:
-        messages: list[dict[str, Any]] = []
-        if request.system is not None:
-            system = request.system if isinstance(request.system, str) else "".join(p.text for p in request.system)
-            messages.append({"role": "system", "content": system})
-        messages.extend({"role": m.role, "content": m.text or ""} for m in request.messages)
-        text = optimizer_reply(messages, self.seed)
-        if text is None:
-            return super().complete(request)
-        prompt_tokens = sum(len(str(m["content"])) for m in messages) // 4 + 1
-        completion_tokens = len(text) // 4 + 1
-        return Response(id=None, model=DEMO_MODEL_NAME, message=LMMessage.assistant([TextPart(text)]),
-                        finish_reason="stop", usage=Usage(input_tokens=prompt_tokens, output_tokens=completion_tokens,
-                                                          total_tokens=prompt_tokens + completion_tokens))
-
-
-class _AsyncEngine:
-    def __init__(self, sync: OptimizerDemoEngine) -> None:
-        self.sync = sync
-
-    async def complete(self, request: Any) -> Response:
-        return self.sync.complete(request)
-
-    async def stream(self, request: Any) -> Any:
-        for event in self.sync.stream(request):
-            yield event
-
-    async def aclose(self) -> None:
-        return None
-
-
 def demo_optimizer_lm(seed: int = 0) -> dspy.LM:
     """The offline demo model, also answering MIPROv2's and GEPA's own prompts (a prompt/reflection LM)."""
-    engine = OptimizerDemoEngine(seed)
-    return dspy.LM(DEMO_MODEL_NAME, engine=engine, async_engine=_AsyncEngine(engine), cache=False)
+    return demo_lm(seed, handlers={**HANDLERS, **OPTIMIZER_HANDLERS})
