@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from toolsynth.validators.findings import errors
-from toolsynth.validators.sample import check_sample
 
 from tests.support import ROOT, shared_file
 from toolsynth.cli import main
+from toolsynth.validators.findings import errors
+from toolsynth.validators.sample import check_sample
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import dspy
 import pytest
-from toolsynth.programs import ButtonProgram
-from toolsynth.validators.findings import errors
-from toolsynth.validators.sample import check_sample
 
 from tests.support import ROOT
 from toolsynth.cli import main
+from toolsynth.programs import ButtonProgram
 from toolsynth.testing import Faults, OpenAICompatibleServer
+from toolsynth.validators.findings import errors
+from toolsynth.validators.sample import check_sample
 
 SECRET = "sk-toolsynth-test-secret-0123456789"
 CHAT = "USER: Find me the exchange rate from USD to JPY.\n\nASSISTANT: 1 USD is about 151 JPY."
@@ -113,10 +113,9 @@ def test_transient_faults_are_retried_and_lose_nothing(
 
 
 def test_retry_after_from_the_server_is_honoured(server: OpenAICompatibleServer) -> None:
+    from toolsynth.execution import RetryPolicy, retry_after_seconds, running_with
     from toolsynth.programs.extract_scenario import ExtractScenarioStage
     from toolsynth.programs.stage import run_sync
-
-    from toolsynth.execution import RetryPolicy, retry_after_seconds, running_with
 
     server.configure(faults=Faults(script=["rate_limit"], retry_after=0.05))
     lm = dspy.LM("openai/toolsynth-test", api_base=server.url, api_key="local", engine="litellm",

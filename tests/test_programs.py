@@ -8,16 +8,16 @@ from typing import Any
 
 import dspy
 import pytest
-from toolsynth.programs import ButtonProgram
-from toolsynth.programs.generate_functions import GenerateFunctionsStage
-from toolsynth.programs.stage import StageRejected, run_sync
-from toolsynth.validators.findings import errors
-from toolsynth.validators.sample import check_sample
 
 from tests.support import demo_unless, scripted_lm, stage_of
 from toolsynth.demo_model import reply_to
 from toolsynth.execution import RetryPolicy, running_with
+from toolsynth.programs import ButtonProgram
+from toolsynth.programs.generate_functions import GenerateFunctionsStage
+from toolsynth.programs.stage import StageRejected, run_sync
 from toolsynth.types import Subtask
+from toolsynth.validators.findings import errors
+from toolsynth.validators.sample import check_sample
 
 WEATHER_CHAT = "USER: What's the weather like in Paris right now?\n\nASSISTANT: It is 18 °C and sunny in Paris."
 CURRENCY_CHAT = "USER: 美元兑欧元的汇率是多少？\n\nASSISTANT: 1 美元约等于 0.92 欧元。"

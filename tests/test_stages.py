@@ -7,6 +7,8 @@ from typing import Any
 
 import dspy
 import pytest
+
+from tests.support import scripted_lm
 from toolsynth.programs.assistant_turn import AssistantTurnStage
 from toolsynth.programs.compose_parallel import ComposeParallelThenSequentialStage
 from toolsynth.programs.compose_sequential import ComposeSequentialStage
@@ -30,8 +32,6 @@ from toolsynth.signatures import (
     SimulateTool,
     SimulateUser,
 )
-
-from tests.support import scripted_lm
 from toolsynth.types import AssistantReply, FunctionSpec, Subtask, Verdict
 
 TASK = "Check the current weather in Lisbon in Celsius."
