@@ -89,7 +89,8 @@ def run(
         status = "interrupted"
         error: str | None = None
         try:
-            with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+            # No per-call history: a long run would keep every prompt in memory; usage comes from the meter.
+            with dspy.context(lm=lm, adapter=dspy.JSONAdapter(), disable_history=True):
                 asyncio.run(_run_all(seeds, program, store, views, progress, meter, options, stream))
             status = "complete"
         except RunAborted as exc:
