@@ -343,9 +343,6 @@ def test_retry_after_of_a_rate_limit_is_honoured(reference: Reference, tmp_path:
     assert fast_retry == [0.25]  # the backoff was given the server's Retry-After
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a run keeps every accepted prediction in DSPy's trace (programs/stage.py "
-                   "appends to dspy.settings.trace with no bound) and every call in DSPy's LM history: memory grows "
-                   "with the run (fix: the runner's dspy.context(..., trace=None, disable_history=True))")
 def test_a_run_keeps_no_per_call_state_in_dspy_trace_or_history(tmp_path: Path) -> None:
     import dspy
     from dspy.clients import base_lm

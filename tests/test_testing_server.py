@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import dspy
 import pytest
 
+from toolsynth.execution import retry_after_seconds
 from toolsynth.testing import FAULT_NAMES, Faults, Latency, OpenAICompatibleServer, echo_responder
 
 ANSWER = '{"answer": 4}'
@@ -302,6 +303,9 @@ class Sum(dspy.Signature):
 @pytest.fixture(scope="module")
 def lm_server() -> Iterator[OpenAICompatibleServer]:
     with OpenAICompatibleServer(responder=fixed) as srv:
+        # The first litellm call of a process pays its imports (seconds); keep that out of the timed tests,
+        # whichever of them random order runs first.
+        predict(srv, Faults())
         yield srv
 
 
@@ -356,6 +360,7 @@ def test_dspy_error_for_each_fault(lm_server: OpenAICompatibleServer, fault: str
         time.sleep(0.05)
     assert [(r.fault, r.status is None) for r in lm_server.requests] == [(fault, fault in ("drop", "timeout"))]
     if fault == "rate_limit":
-        # litellm keeps the headers on `litellm_response_headers`; DSPy reads `response.headers`, so the
-        # Retry-After hint is lost on the litellm engine and DSPy falls back to its 1, 2, 4 s backoff.
-        assert caught.value.retry_after is None
+        # Older DSPy/litellm releases drop the Retry-After hint on the litellm engine (`retry_after` is None),
+        # newer ones keep it; toolsynth reads it either way, from DSPy's error or the provider's headers.
+        assert caught.value.retry_after in (None, 0.0)
+        assert retry_after_seconds(caught.value) == 0.0

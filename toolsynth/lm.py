@@ -8,7 +8,6 @@ reads them (`OPENAI_API_KEY`, ...) and are never written anywhere by toolsynth.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -18,9 +17,6 @@ import dspy
 from toolsynth.demo_model import DEMO_MODEL_NAME, demo_lm
 
 ROLES = ("generator", "judge", "user", "assistant", "tool")
-
-# litellm and DSPy's model metadata otherwise try to download a price map and stall offline.
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 
 @dataclass(frozen=True)

@@ -70,9 +70,12 @@ def run(
     models: dict[str, Any],
     options: RunOptions | None = None,
     total: int | None = None,
-    stream: TextIO = sys.stderr,
+    stream: TextIO | None = None,
 ) -> dict[str, Any]:
-    """Run every seed to a sample or a rejection in `outdir`; returns the manifest it wrote."""
+    """Run every seed to a sample or a rejection in `outdir`; returns the manifest it wrote.
+
+    Progress goes to `stream` (default: whatever `sys.stderr` is when the run reports), never with `quiet`.
+    """
     options = options or RunOptions()
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
@@ -89,8 +92,9 @@ def run(
         status = "interrupted"
         error: str | None = None
         try:
-            # No per-call history: a long run would keep every prompt in memory; usage comes from the meter.
-            with dspy.context(lm=lm, adapter=dspy.JSONAdapter(), disable_history=True):
+            # No per-call history and no trace: a long run would keep every prompt and every accepted prediction
+            # in memory; usage comes from the meter, and only optimizers (which bring their own trace) need one.
+            with dspy.context(lm=lm, adapter=dspy.JSONAdapter(), disable_history=True, trace=None):
                 asyncio.run(_run_all(seeds, program, store, views, progress, meter, options, stream))
             status = "complete"
         except RunAborted as exc:
@@ -115,7 +119,7 @@ async def _run_all(
     progress: Progress,
     meter: UsageMeter,
     options: RunOptions,
-    stream: TextIO,
+    stream: TextIO | None,
 ) -> None:
     finished = store.finished()
     limit = CallLimit(options.concurrency)
@@ -235,15 +239,23 @@ def _manifest(
 
 
 class _Reporter:
-    """A live progress line on a terminal; a quiet line every 10 % (or 30 s) elsewhere; nothing with --quiet."""
+    """A live progress line on a terminal; a quiet line every 10 % (or 30 s) elsewhere; nothing with --quiet.
 
-    def __init__(self, progress: Progress, limit: CallLimit, meter: UsageMeter, stream: TextIO, quiet: bool) -> None:
-        self.progress, self.limit, self.meter, self.stream, self.quiet = progress, limit, meter, stream, quiet
-        self.tty = stream.isatty()
+    The stream is looked up when the run starts reporting (not when this module is imported), and a quiet
+    run never touches one: callers such as pytest or Jupyter swap and close `sys.stderr`.
+    """
+
+    def __init__(
+        self, progress: Progress, limit: CallLimit, meter: UsageMeter, stream: TextIO | None, quiet: bool
+    ) -> None:
+        self.progress, self.limit, self.meter, self.quiet = progress, limit, meter, quiet
+        self.stream: TextIO | None = None if quiet else (stream or sys.stderr)
+        self.tty = False
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        if not self.quiet:
+        if self.stream is not None:
+            self.tty = _isatty(self.stream)
             self.task = asyncio.create_task(self._loop())
 
     def stop(self) -> None:
@@ -271,11 +283,20 @@ class _Reporter:
                 f"{time.monotonic() - p.started:.0f}s")
 
     def _print(self, final: bool = False) -> None:
+        if self.stream is None:
+            return
         if self.tty:
             self.stream.write("\r\x1b[2K" + self._line() + ("\n" if final else ""))
         else:
             self.stream.write(self._line() + "\n")
         self.stream.flush()
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (ValueError, OSError):  # closed or detached: report as plain lines
+        return False
 
 
 def iter_limited(items: Iterable[Seed | SeedError], limit: int | None) -> Iterator[Seed | SeedError]:
