@@ -112,8 +112,14 @@ def _ours(task: asyncio.Task[Any]) -> bool:
     return filename.startswith(str(_SOURCE)) and not any(part in filename for part in _VENDORED)
 
 
-def run_barrier_sync(program: ButtonProgram, seeds: Sequence[Seed], *, lm: dspy.LM, concurrency: int,
-                     on_get: Callable[[str], None] | None = None) -> BarrierReport:
+def run_barrier_sync(
+    program: ButtonProgram,
+    seeds: Sequence[Seed],
+    *,
+    lm: dspy.LM,
+    concurrency: int,
+    on_get: Callable[[str], None] | None = None,
+) -> BarrierReport:
     """`run_barrier` in its own event loop, with `lm` and the JSON adapter the runner uses."""
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
         return asyncio.run(run_barrier(program, seeds, concurrency=concurrency, on_get=on_get))

@@ -90,7 +90,10 @@ class ServerProcess:
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "toolsynth.testing.server", "--port", "0", *args],
-            cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
         assert self.proc.stdout is not None
         self.url = self.proc.stdout.readline().decode().strip()
@@ -160,8 +163,9 @@ class CallRecorder:
             try:
                 return await original(*args, **kwargs)
             finally:
-                self.calls.append(Call(call_id, step, started, time.perf_counter(),
-                                       dict(kwargs) if self.keep_kwargs else None))
+                self.calls.append(
+                    Call(call_id, step, started, time.perf_counter(), dict(kwargs) if self.keep_kwargs else None)
+                )
 
         litellm.acompletion = acompletion
         try:
@@ -310,8 +314,13 @@ def bench_latency(n: int, concurrency: int, median: float, sigma: float, work: P
     seeds = load_seeds(write_seeds(work / f"seeds-{n}.jsonl", n))
     latency = lambda call: call_latency(call.call_id, median, sigma)  # noqa: E731
     result: dict[str, Any] = {"seeds": n, "concurrency": concurrency, "latency": f"lognormal({median}, {sigma})"}
-    with ServerProcess("--responder", "benchmarks.bench_runner:timed_demo_responder", "--seed", "1",
-                       env={LATENCY_ENV: f"{median}:{sigma}"}) as server:
+    with ServerProcess(
+        "--responder",
+        "benchmarks.bench_runner:timed_demo_responder",
+        "--seed",
+        "1",
+        env={LATENCY_ENV: f"{median}:{sigma}"},
+    ) as server:
         lm = http_lm(server.url)
         _warm_up(lm)
 
@@ -324,11 +333,16 @@ def bench_latency(n: int, concurrency: int, median: float, sigma: float, work: P
         accepted = manifest["counts"]["accepted"]
         streaming_samples = _sample_set(out / "samples.jsonl")
         result["streaming"] = {
-            "wall_seconds": wall, "calls": bound.calls, "accepted": accepted,
+            "wall_seconds": wall,
+            "calls": bound.calls,
+            "accepted": accepted,
             "rejected": manifest["counts"]["rejected"],
-            "total_latency_seconds": bound.total_latency, "longest_chain_seconds": bound.longest_chain,
-            "longest_chain_seed": bound.longest_seed, "throughput_bound_seconds": bound.throughput_bound,
-            "lower_bound_seconds": bound.seconds, "ratio": wall / bound.seconds,
+            "total_latency_seconds": bound.total_latency,
+            "longest_chain_seconds": bound.longest_chain,
+            "longest_chain_seed": bound.longest_seed,
+            "throughput_bound_seconds": bound.throughput_bound,
+            "lower_bound_seconds": bound.seconds,
+            "ratio": wall / bound.seconds,
             "observed_bound_seconds": observed.seconds,
             "client_overhead_ms_per_call": 1000 * (observed.total_latency - bound.total_latency) / bound.calls,
             "manifest_calls": manifest["usage"]["total"]["calls"],
@@ -339,10 +353,13 @@ def bench_latency(n: int, concurrency: int, median: float, sigma: float, work: P
         with barrier_recorder.installed():
             report = run_barrier_sync(new_program(), seeds, lm=lm, concurrency=concurrency, on_get=track_step)
         barrier_bound = critical_path(barrier_recorder.calls, concurrency, latency)
-        barrier_samples = {json.dumps(s.to_openai(), sort_keys=True)
-                           for r in report.results.values() for s in r.samples}
+        barrier_samples = {
+            json.dumps(s.to_openai(), sort_keys=True) for r in report.results.values() for s in r.samples
+        }
         result["barrier"] = {
-            "wall_seconds": report.wall_seconds, "calls": barrier_bound.calls, "phases": len(report.phases),
+            "wall_seconds": report.wall_seconds,
+            "calls": barrier_bound.calls,
+            "phases": len(report.phases),
             "lower_bound_seconds": barrier_bound.seconds,
             "same_samples_as_streaming": barrier_samples == streaming_samples,
         }
@@ -350,9 +367,11 @@ def bench_latency(n: int, concurrency: int, median: float, sigma: float, work: P
 
     with OpenAICompatibleServer() as counting:  # a finished run re-run: count at a server
         manifest, _ = run_streaming(seeds, out, http_lm(counting.url), concurrency)
-        result["rerun"] = {"server_requests": counting.stats().chat_requests,
-                           "manifest_calls": manifest["usage"]["total"]["calls"],
-                           "resumed_seeds": manifest["counts"]["resumed_seeds"]}
+        result["rerun"] = {
+            "server_requests": counting.stats().chat_requests,
+            "manifest_calls": manifest["usage"]["total"]["calls"],
+            "resumed_seeds": manifest["counts"]["resumed_seeds"],
+        }
     return result
 
 
@@ -537,14 +556,19 @@ def bench_memory(sizes: Sequence[int], work: Path, fixes: bool = False) -> dict[
         command = [sys.executable, "-c", launcher, "synth", str(seeds), "-o", str(work / f"mem-{n}"), "--quiet"]
         started = time.perf_counter()
         with log.open("wb") as err:
-            code = subprocess.call(command, cwd=ROOT, env={**os.environ, _PEAK_ENV: str(peak_file)},
-                                   stdout=subprocess.DEVNULL, stderr=err)
+            code = subprocess.call(
+                command, cwd=ROOT, env={**os.environ, _PEAK_ENV: str(peak_file)}, stdout=subprocess.DEVNULL, stderr=err
+            )
         if code != 0:
             raise RuntimeError(f"demo run of {n} seeds failed ({code}): {log.read_text()[-2000:]}")
         manifest = json.loads((work / f"mem-{n}" / "manifest.json").read_text())
         wall = time.perf_counter() - started
-        result[str(n)] = {"peak_rss_mb": int(peak_file.read_text()) / 1024, "wall_seconds": wall,
-                          "accepted": manifest["counts"]["accepted"], "calls": manifest["usage"]["total"]["calls"]}
+        result[str(n)] = {
+            "peak_rss_mb": int(peak_file.read_text()) / 1024,
+            "wall_seconds": wall,
+            "accepted": manifest["counts"]["accepted"],
+            "calls": manifest["usage"]["total"]["calls"],
+        }
     return result
 
 
@@ -563,9 +587,15 @@ def machine() -> dict[str, Any]:
                 break
     from importlib.metadata import version
 
-    return {"python": platform.python_version(), "platform": platform.platform(), "cpu": cpu,
-            "cores": os.cpu_count(), "dspy": dspy.__version__, "litellm": version("litellm"),
-            "load_average_at_start": os.getloadavg()}
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "dspy": dspy.__version__,
+        "litellm": version("litellm"),
+        "load_average_at_start": os.getloadavg(),
+    }
 
 
 def print_report(results: dict[str, Any]) -> None:
@@ -592,10 +622,16 @@ def print_report(results: dict[str, Any]) -> None:
         ]
     if "cpu" in results:
         cpu = results["cpu"]
-        lines.append(f"CPU per LM call, zero-latency server, {cpu['seeds']} seeds, {cpu['calls']} calls, "
-                     f"concurrency {cpu['concurrency']}:")
-        for key, label in (("ours", "toolsynth runner"), ("dspy_litellm", "dspy.LM.acall (litellm)"),
-                           ("litellm", "litellm.acompletion"), ("raw_http", "http.client")):
+        lines.append(
+            f"CPU per LM call, zero-latency server, {cpu['seeds']} seeds, {cpu['calls']} calls, "
+            f"concurrency {cpu['concurrency']}:"
+        )
+        for key, label in (
+            ("ours", "toolsynth runner"),
+            ("dspy_litellm", "dspy.LM.acall (litellm)"),
+            ("litellm", "litellm.acompletion"),
+            ("raw_http", "http.client"),
+        ):
             row = cpu[key]
             lines.append(f"  {label:26s} {row['cpu_ms_per_call']:7.2f} ms CPU/call  ({row['wall_seconds']:.1f} s wall)")
         lines.append(f"  ours - litellm             {cpu['ours_minus_litellm_ms']:7.2f} ms        (target <= 2 ms)")
@@ -604,8 +640,10 @@ def print_report(results: dict[str, Any]) -> None:
         lines.append("memory (peak RSS, offline demo model, toolsynth synth subprocess):")
         for n, row in mem.items():
             if n.isdigit():
-                lines.append(f"  {int(n):6d} seeds  {row['peak_rss_mb']:7.1f} MB   ({row['wall_seconds']:.0f} s, "
-                             f"{row['calls']} calls)")
+                lines.append(
+                    f"  {int(n):6d} seeds  {row['peak_rss_mb']:7.1f} MB   ({row['wall_seconds']:.0f} s, "
+                    f"{row['calls']} calls)"
+                )
         lines.append(f"  growth                 {mem['growth_mb']:7.1f} MB   (target <= 50 MB)")
     print("\n".join(lines))
 
@@ -617,15 +655,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--profile-cpu", type=Path, help="cProfile the runner's CPU run into this file")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
-    parser.add_argument("--with-proposed-fixes", action="store_true",
-                        help="experiment: monkeypatch the fixes proposed in README.md (CPU and memory parts only)")
+    parser.add_argument(
+        "--with-proposed-fixes",
+        action="store_true",
+        help="experiment: monkeypatch the fixes proposed in README.md (CPU and memory parts only)",
+    )
     args = parser.parse_args(argv)
     parts = set(args.only or ["latency", "cpu", "memory"])
     quick = args.quick
     work = Path(tempfile.mkdtemp(prefix="toolsynth-bench-"))
-    results: dict[str, Any] = {"command": " ".join([Path(sys.executable).name, "-m", "benchmarks.bench_runner",
-                                                     *(argv if argv is not None else sys.argv[1:])]),
-                               "quick": quick, "machine": machine()}
+    results: dict[str, Any] = {
+        "command": " ".join(
+            [Path(sys.executable).name, "-m", "benchmarks.bench_runner", *(argv if argv is not None else sys.argv[1:])]
+        ),
+        "quick": quick,
+        "machine": machine(),
+    }
     try:
         if "latency" in parts:
             n, median = (20, 0.2) if quick else (100, 1.0)

@@ -17,9 +17,15 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "assess": "metrics", "combined": "metrics", "combined_with_feedback": "metrics", "completeness": "metrics",
-    "consistency": "metrics", "load_examples": "dataset", "load_splits": "dataset",
-    "evaluate_program": "evaluate", "compile_program": "optimize",
+    "assess": "metrics",
+    "combined": "metrics",
+    "combined_with_feedback": "metrics",
+    "completeness": "metrics",
+    "consistency": "metrics",
+    "load_examples": "dataset",
+    "load_splits": "dataset",
+    "evaluate_program": "evaluate",
+    "compile_program": "optimize",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -33,18 +33,28 @@ def _cli() -> Any:
 def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
     """The `eval` subcommand."""
     cli = _cli()
-    p = subparsers.add_parser("eval", help="score a program on the eval set (or a seeds file)",
-                              description="Run the program on eval seeds; print and write scores, diversity "
-                                          "and the worst seeds with feedback (OUTDIR/eval.json).")
-    p.add_argument("input", type=Path, nargs="?",
-                   help="seeds .jsonl/.json (default: the shipped eval set); records without 'split' are dev")
+    p = subparsers.add_parser(
+        "eval",
+        help="score a program on the eval set (or a seeds file)",
+        description="Run the program on eval seeds; print and write scores, diversity "
+        "and the worst seeds with feedback (OUTDIR/eval.json).",
+    )
+    p.add_argument(
+        "input",
+        type=Path,
+        nargs="?",
+        help="seeds .jsonl/.json (default: the shipped eval set); records without 'split' are dev",
+    )
     p.add_argument("-o", "--output", type=Path, required=True, help="output directory (eval.json)")
     p.add_argument("--split", choices=["dev", "train", "all"], default="dev")
     p.add_argument("--limit", type=int, help="only the first N seeds of the split")
     p.add_argument("--threads", type=int, default=8, help="seeds run in parallel")
     p.add_argument("--worst", type=int, default=5, help="how many of the worst seeds to print")
-    p.add_argument("--lm-judge", action="store_true",
-                   help="also score each sample with an LM judge (the judge role's model; one call per sample)")
+    p.add_argument(
+        "--lm-judge",
+        action="store_true",
+        help="also score each sample with an LM judge (the judge role's model; one call per sample)",
+    )
     cli._add_model_options(p)
     cli._add_program_options(p)
     p.set_defaults(func=run_eval)
@@ -56,25 +66,33 @@ def add_optimize_parser(subparsers: Any) -> argparse.ArgumentParser:
     from toolsynth.evals.optimize import OPTIMIZERS
 
     cli = _cli()
-    p = subparsers.add_parser("optimize", help="optimize the program's prompts/demos (DSPy optimizers)",
-                              description="Compile the program on the train split, compare before/after on the "
-                                          "dev split and save the optimized program (load it with --program).")
+    p = subparsers.add_parser(
+        "optimize",
+        help="optimize the program's prompts/demos (DSPy optimizers)",
+        description="Compile the program on the train split, compare before/after on the "
+        "dev split and save the optimized program (load it with --program).",
+    )
     p.add_argument("--optimizer", choices=OPTIMIZERS, required=True)
     p.add_argument("-o", "--output", type=Path, required=True, help="where to save the program (.json)")
     p.add_argument("--evalset", type=Path, help="seeds with a 'split' field (default: the shipped eval set)")
     p.add_argument("--stage", help="optimize only this stage's predictor, e.g. conversation.assistant")
     p.add_argument("--reflection-model", help="GEPA's reflection LM and MIPROv2's prompt model (default: --model)")
     p.add_argument("--reflection-api-base", help="base URL for --reflection-model")
-    p.add_argument("--max-calls", type=int, default=DEFAULT_MAX_CALLS,
-                   help=f"refuse to start when the estimated LM calls exceed this (default {DEFAULT_MAX_CALLS})")
+    p.add_argument(
+        "--max-calls",
+        type=int,
+        default=DEFAULT_MAX_CALLS,
+        help=f"refuse to start when the estimated LM calls exceed this (default {DEFAULT_MAX_CALLS})",
+    )
     p.add_argument("--estimate-only", action="store_true", help="print the estimate and stop")
     p.add_argument("--train-limit", type=int, help="only the first N train seeds")
     p.add_argument("--dev-limit", type=int, help="only the first N dev seeds")
     p.add_argument("--demos", type=int, default=2, help="bootstrapped demos per predictor (bootstrap, mipro)")
     p.add_argument("--candidates", type=int, default=3, help="MIPROv2 instruction/demo candidates")
     p.add_argument("--trials", type=int, default=4, help="MIPROv2 trials")
-    p.add_argument("--metric-calls", type=int,
-                   help="GEPA budget: program runs scored (default: validation seeds + 8 minibatches)")
+    p.add_argument(
+        "--metric-calls", type=int, help="GEPA budget: program runs scored (default: validation seeds + 8 minibatches)"
+    )
     p.add_argument("--threads", type=int, default=4)
     p.add_argument("--verbose", action="store_true", help="show the optimizers' own INFO logs")
     cli._add_model_options(p)
@@ -90,8 +108,11 @@ def _setup(args: argparse.Namespace) -> tuple[Any, dict[str, Any], Any]:
     lms = config.build()
     program = cli.build_program(args, lms)
     if config.is_demo:
-        print("toolsynth: running on the offline demo model (no --model): scores are of demo data and show "
-              "nothing about a real model.", file=sys.stderr)
+        print(
+            "toolsynth: running on the offline demo model (no --model): scores are of demo data and show "
+            "nothing about a real model.",
+            file=sys.stderr,
+        )
     return config, lms, program
 
 
@@ -124,9 +145,13 @@ def run_eval(args: argparse.Namespace) -> int:
     judge = lm_judge_metric(lms["judge"]) if args.lm_judge else None
     with _quiet(True), _lm_context(lms):
         report = evaluate_program(program, examples, num_threads=args.threads, lm_judge=judge)
-    report.extra = {"input": str(args.input) if args.input else "toolsynth.evals/data/evalset.jsonl",
-                    "split": args.split, "program": str(args.program) if args.program else None,
-                    "models": config.describe(), "program_config": program.config()}
+    report.extra = {
+        "input": str(args.input) if args.input else "toolsynth.evals/data/evalset.jsonl",
+        "split": args.split,
+        "program": str(args.program) if args.program else None,
+        "models": config.describe(),
+        "program_config": program.config(),
+    }
     args.output.mkdir(parents=True, exist_ok=True)
     path = args.output / "eval.json"
     path.write_text(json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -169,8 +194,12 @@ def _table(before: dict[str, Any], after: dict[str, Any]) -> str:
         b, a = before[k], after[k]
         fmt = "{:>10.3f}" if isinstance(b, float) else "{:>10}"
         delta = a - b
-        lines.append(f"{k:<14}" + fmt.format(b) + fmt.format(a) + (f"{delta:>+10.3f}" if isinstance(b, float)
-                                                                   else f"{delta:>+10}"))
+        lines.append(
+            f"{k:<14}"
+            + fmt.format(b)
+            + fmt.format(a)
+            + (f"{delta:>+10.3f}" if isinstance(b, float) else f"{delta:>+10}")
+        )
     return "\n".join(lines)
 
 
@@ -200,8 +229,11 @@ def run_optimize(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if not train or not dev:
-        print(f"error: need train and dev seeds; got {len(train)} train and {len(dev)} dev "
-              "(records need a 'split' field: 'train' or 'dev')", file=sys.stderr)
+        print(
+            f"error: need train and dev seeds; got {len(train)} train and {len(dev)} dev "
+            "(records need a 'split' field: 'train' or 'dev')",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     try:
         config, lms, program = _setup(args)
@@ -210,18 +242,30 @@ def run_optimize(args: argparse.Namespace) -> int:
     except (OSError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    settings = OptimizerSettings(demos=args.demos, candidates=args.candidates, trials=args.trials,
-                                 metric_calls=args.metric_calls, threads=args.threads, seed=args.seed)
+    settings = OptimizerSettings(
+        demos=args.demos,
+        candidates=args.candidates,
+        trials=args.trials,
+        metric_calls=args.metric_calls,
+        threads=args.threads,
+        seed=args.seed,
+    )
     with _quiet(True), _lm_context(lms):
         per_seed = dry_run_calls(program, train, seed=args.seed)
-    estimate = estimate_calls(args.optimizer, per_seed, len(train), len(dev), n_predictors, settings,
-                              max_attempts=args.max_attempts)
-    print(f"optimize {args.optimizer} on {len(train)} train seeds, compare on {len(dev)} dev seeds; "
-          f"optimizing {args.stage or 'every stage'} ({n_predictors} predictor(s))")
+    estimate = estimate_calls(
+        args.optimizer, per_seed, len(train), len(dev), n_predictors, settings, max_attempts=args.max_attempts
+    )
+    print(
+        f"optimize {args.optimizer} on {len(train)} train seeds, compare on {len(dev)} dev seeds; "
+        f"optimizing {args.stage or 'every stage'} ({n_predictors} predictor(s))"
+    )
     print(estimate.explain())
     if estimate.total > args.max_calls:
-        print(f"error: the estimate ({estimate.total:,} LM calls) exceeds --max-calls {args.max_calls:,}; "
-              "lower --train-limit/--dev-limit or the optimizer budget, or raise --max-calls", file=sys.stderr)
+        print(
+            f"error: the estimate ({estimate.total:,} LM calls) exceeds --max-calls {args.max_calls:,}; "
+            "lower --train-limit/--dev-limit or the optimizer budget, or raise --max-calls",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     if args.estimate_only:
         return EXIT_OK
@@ -229,8 +273,14 @@ def run_optimize(args: argparse.Namespace) -> int:
     try:
         with _quiet(not args.verbose), _lm_context(lms), dspy.context(callbacks=[counter]):
             before = evaluate_program(program, dev, num_threads=args.threads)
-            compiled = compile_program(program, args.optimizer, train, settings=settings, stage=args.stage,
-                                       reflection_lm=_reflection_lm(args, lms))
+            compiled = compile_program(
+                program,
+                args.optimizer,
+                train,
+                settings=settings,
+                stage=args.stage,
+                reflection_lm=_reflection_lm(args, lms),
+            )
             after = evaluate_program(compiled, dev, num_threads=args.threads)
     except dspy.LMError as exc:
         print(f"error: the optimizer stopped on an LM error after {counter.calls:,} calls: {exc}", file=sys.stderr)
@@ -242,14 +292,30 @@ def run_optimize(args: argparse.Namespace) -> int:
     print("diversity after (reported, not optimized)")
     print(format_diversity(after.to_json()["diversity"]))
     changed = {k: v for k, v in changes.items() if v["demos"] != v["demos_before"] or v["instruction_changed"]}
-    print("changed predictors: " + (", ".join(
-        f"{k} ({v['demos']} demos{', new instruction' if v['instruction_changed'] else ''})"
-        for k, v in changed.items()) or "none"))
+    print(
+        "changed predictors: "
+        + (
+            ", ".join(
+                f"{k} ({v['demos']} demos{', new instruction' if v['instruction_changed'] else ''})"
+                for k, v in changed.items()
+            )
+            or "none"
+        )
+    )
     print(f"LM calls: {counter.calls:,} made, {estimate.total:,} estimated")
-    report = {"optimizer": args.optimizer, "stage": args.stage, "train": len(train), "dev": len(dev),
-              "settings": vars(settings), "estimate": {"total": estimate.total, "lines": estimate.lines},
-              "lm_calls": counter.calls, "before": before.summary(), "after": after.summary(),
-              "predictors": changes, "models": config.describe()}
+    report = {
+        "optimizer": args.optimizer,
+        "stage": args.stage,
+        "train": len(train),
+        "dev": len(dev),
+        "settings": vars(settings),
+        "estimate": {"total": estimate.total, "lines": estimate.lines},
+        "lm_calls": counter.calls,
+        "before": before.summary(),
+        "after": after.summary(),
+        "predictors": changes,
+        "models": config.describe(),
+    }
     sidecar = args.output.with_suffix(".report.json")
     sidecar.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(f"saved {args.output} (load it with --program {args.output}); report in {sidecar}")

@@ -58,8 +58,11 @@ def parse_examples(text: str, name: str = "<seeds>", suffix: str = ".jsonl") -> 
         if split not in ("train", "dev"):
             raise SeedError(name, where, "split", f"must be 'train' or 'dev', not {split!r}")
         domain = record.get("domain") if isinstance(record, dict) else None
-        examples.append(dspy.Example(chat=seed.chat, scenario=seed.scenario, source_id=seed.source_id,
-                                     domain=domain, split=split).with_inputs(*INPUTS))
+        examples.append(
+            dspy.Example(
+                chat=seed.chat, scenario=seed.scenario, source_id=seed.source_id, domain=domain, split=split
+            ).with_inputs(*INPUTS)
+        )
     return examples
 
 

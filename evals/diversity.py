@@ -34,8 +34,12 @@ def distinct_n(texts: Iterable[str], n: int) -> float:
 
 
 def user_turns(rows: Iterable[dict[str, Any]]) -> list[str]:
-    return [str(m.get("content") or "") for row in rows for m in row.get("messages") or []
-            if isinstance(m, dict) and m.get("role") == "user"]
+    return [
+        str(m.get("content") or "")
+        for row in rows
+        for m in row.get("messages") or []
+        if isinstance(m, dict) and m.get("role") == "user"
+    ]
 
 
 def diversity(rows: list[dict[str, Any]]) -> dict[str, Any]:

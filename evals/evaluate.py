@@ -102,8 +102,12 @@ class EvalReport:
 
     def to_json(self) -> dict[str, Any]:
         """`eval.json`: the summary, diversity, run facts and per-seed details."""
-        return {**self.summary(), "diversity": diversity(self.rows()), **self.extra,
-                "seeds": [s.to_json() for s in self.seeds]}
+        return {
+            **self.summary(),
+            "diversity": diversity(self.rows()),
+            **self.extra,
+            "seeds": [s.to_json() for s in self.seeds],
+        }
 
     def worst(self, k: int = 5) -> list[SeedResult]:
         return sorted(self.seeds, key=lambda s: (s.assessment.score, str(s.example.get("source_id"))))[:k]
@@ -127,9 +131,15 @@ def evaluate_program(
     started = time.monotonic()
     callbacks = [*dspy.settings.get("callbacks", []), counter]
     with dspy.context(callbacks=callbacks):
-        evaluator = dspy.Evaluate(devset=examples, metric=combined, num_threads=num_threads,
-                                  display_progress=display_progress, display_table=False,
-                                  max_errors=len(examples) + 1, provide_traceback=False)
+        evaluator = dspy.Evaluate(
+            devset=examples,
+            metric=combined,
+            num_threads=num_threads,
+            display_progress=display_progress,
+            display_table=False,
+            max_errors=len(examples) + 1,
+            provide_traceback=False,
+        )
         result = evaluator(program)
         seeds = []
         for example, prediction, _ in result.results:
@@ -140,8 +150,10 @@ def evaluate_program(
 
 def format_scores(report: EvalReport) -> str:
     s = report.summary()
-    lines = [f"seeds {s['n']}  samples {s['samples']}  rejections {s['rejections']}  "
-             f"seeds without samples {s['seeds_without_samples']}  LM calls {s['lm_calls']}  {s['seconds']} s"]
+    lines = [
+        f"seeds {s['n']}  samples {s['samples']}  rejections {s['rejections']}  "
+        f"seeds without samples {s['seeds_without_samples']}  LM calls {s['lm_calls']}  {s['seconds']} s"
+    ]
     for key in SCORE_KEYS + (("lm_judge",) if "lm_judge" in s else ()):
         weight = WEIGHTS.get(key)
         note = f"  (weight {weight})" if weight is not None else "  (combined)" if key == "score" else ""
@@ -154,14 +166,16 @@ def format_scores(report: EvalReport) -> str:
 def format_diversity(figures: dict[str, Any]) -> str:
     dn = figures["distinct_n"]
     strategies = ", ".join(f"{k} {v} ({figures['strategy_shares'][k]:.0%})" for k, v in figures["strategies"].items())
-    return "\n".join([
-        f"  distinct scenarios       {figures['distinct_scenarios']} ({figures['distinct_scenarios_ratio']:.0%} "
-        f"of samples); composite tasks {figures['distinct_composite_tasks']}",
-        f"  distinct function names  {figures['distinct_functions']} "
-        f"({figures['distinct_functions_ratio']:.0%} of declarations)",
-        f"  distinct-1/2/3 (user)    {dn['distinct_1']:.3f} / {dn['distinct_2']:.3f} / {dn['distinct_3']:.3f}",
-        f"  strategies               {strategies or 'none'}",
-    ])
+    return "\n".join(
+        [
+            f"  distinct scenarios       {figures['distinct_scenarios']} ({figures['distinct_scenarios_ratio']:.0%} "
+            f"of samples); composite tasks {figures['distinct_composite_tasks']}",
+            f"  distinct function names  {figures['distinct_functions']} "
+            f"({figures['distinct_functions_ratio']:.0%} of declarations)",
+            f"  distinct-1/2/3 (user)    {dn['distinct_1']:.3f} / {dn['distinct_2']:.3f} / {dn['distinct_3']:.3f}",
+            f"  strategies               {strategies or 'none'}",
+        ]
+    )
 
 
 def format_worst(report: EvalReport, k: int = 5, lines_per_seed: int = 6) -> str:
@@ -178,8 +192,13 @@ def format_worst(report: EvalReport, k: int = 5, lines_per_seed: int = 6) -> str
 
 def format_report(report: EvalReport, worst: int = 5) -> str:
     """Scores, diversity and the worst seeds with their feedback, as printed by `toolsynth eval`."""
-    return "\n".join([
-        "scores (mean over seeds)", format_scores(report),
-        "diversity (reported, not optimized)", format_diversity(diversity(report.rows())),
-        f"worst seeds (up to {worst}) with their feedback", format_worst(report, worst),
-    ])
+    return "\n".join(
+        [
+            "scores (mean over seeds)",
+            format_scores(report),
+            "diversity (reported, not optimized)",
+            format_diversity(diversity(report.rows())),
+            f"worst seeds (up to {worst}) with their feedback",
+            format_worst(report, worst),
+        ]
+    )

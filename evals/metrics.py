@@ -62,12 +62,62 @@ _WORD = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
 _NAME_OR_NUMBER = re.compile(r"(?<![A-Za-z0-9.])(?:[A-Z]{2,}|\d{2,}(?:\.\d+)?)(?![A-Za-z0-9])")  # JD, USD, 500, 33.81
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _REFUSAL = re.compile(r"\b(i'?m sorry|i am sorry|i can(?:'|no)t|i am unable|i'?m unable)\b|抱歉|无法", re.IGNORECASE)
-_STOPWORDS = frozenset({
-    "please", "then", "tell", "what", "which", "when", "where", "with", "from", "that", "this", "there", "their",
-    "them", "they", "have", "will", "would", "could", "should", "about", "into", "also", "some", "than", "each",
-    "both", "find", "check", "show", "give", "look", "list", "make", "want", "need", "know", "like", "first",
-    "next", "after", "before", "using", "based", "just", "only", "more", "most", "much", "many", "your", "yours",
-})
+_STOPWORDS = frozenset(
+    {
+        "please",
+        "then",
+        "tell",
+        "what",
+        "which",
+        "when",
+        "where",
+        "with",
+        "from",
+        "that",
+        "this",
+        "there",
+        "their",
+        "them",
+        "they",
+        "have",
+        "will",
+        "would",
+        "could",
+        "should",
+        "about",
+        "into",
+        "also",
+        "some",
+        "than",
+        "each",
+        "both",
+        "find",
+        "check",
+        "show",
+        "give",
+        "look",
+        "list",
+        "make",
+        "want",
+        "need",
+        "know",
+        "like",
+        "first",
+        "next",
+        "after",
+        "before",
+        "using",
+        "based",
+        "just",
+        "only",
+        "more",
+        "most",
+        "much",
+        "many",
+        "your",
+        "yours",
+    }
+)
 
 
 # --------------------------------------------------------------------------- per-sample scores
@@ -94,8 +144,14 @@ class SampleScore:
     faults: list[Fault] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "completeness": round(self.completeness, 4), "consistency": round(self.consistency, 4),
-                "errors": self.errors, "warnings": self.warnings, "faults": [f.text for f in self.faults]}
+        return {
+            "id": self.id,
+            "completeness": round(self.completeness, 4),
+            "consistency": round(self.consistency, 4),
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "faults": [f.text for f in self.faults],
+        }
 
 
 _CJK_STOP = frozenset({"请查", "查询", "一下", "然后", "这个", "那个", "多少", "帮我", "我的", "告诉", "并且", "还有"})
@@ -138,8 +194,15 @@ def _final_answer(messages: list[Any]) -> str | None:
     return text if text.strip() else None
 
 
-_ASSISTANT_CODES = frozenset({"subtask_not_served", "dependency_order_violated", "data_flow_missing",
-                              "parallel_not_grouped", "final_answer_ignores_results"})
+_ASSISTANT_CODES = frozenset(
+    {
+        "subtask_not_served",
+        "dependency_order_violated",
+        "data_flow_missing",
+        "parallel_not_grouped",
+        "final_answer_ignores_results",
+    }
+)
 _COVERED = frozenset({"subtask_not_served", "final_answer_ignores_results"})
 """Finding codes a completeness fault already states (kept out of the feedback, still counted)."""
 
@@ -218,9 +281,7 @@ def _label(s: dict[str, Any]) -> str:
     return f"subtask {s['id']}" + (f" ({text[:80]})" if text else "")
 
 
-def _subtask_scores(
-    row: dict[str, Any], findings: list[Finding], faults: list[Fault]
-) -> list[float]:
+def _subtask_scores(row: dict[str, Any], findings: list[Finding], faults: list[Fault]) -> list[float]:
     messages, meta = row_messages(row), row_meta(row)
     subtasks = _subtasks(meta)
     calls = collect_calls(messages)
@@ -237,38 +298,68 @@ def _subtask_scores(
         if fn is None:
             score = 0.0
             if final is None:
-                faults.append(Fault("AssistantTurn", f"{_label(s)}: needs reasoning in a final answer, and there "
-                                                     f"is no final answer"))
+                faults.append(
+                    Fault(
+                        "AssistantTurn", f"{_label(s)}: needs reasoning in a final answer, and there is no final answer"
+                    )
+                )
             else:
                 needed = _dependency_results(s, subtasks, served) or results
                 if not needed or any(text_uses(final, r) for r in needed):
                     score += 0.5
                 else:
-                    faults.append(Fault("AssistantTurn", f"{_label(s)}: the final answer repeats no value from "
-                                                         f"the results this step reasons over"))
+                    faults.append(
+                        Fault(
+                            "AssistantTurn",
+                            f"{_label(s)}: the final answer repeats no value from the results this step reasons over",
+                        )
+                    )
                 if _shares_keyword(str(s.get("instruction") or ""), final):
                     score += 0.5
                 else:
-                    faults.append(Fault("AssistantTurn", f"{_label(s)}: the final answer does not address this "
-                                                         f"step (no word of its instruction appears)"))
+                    faults.append(
+                        Fault(
+                            "AssistantTurn",
+                            f"{_label(s)}: the final answer does not address this "
+                            f"step (no word of its instruction appears)",
+                        )
+                    )
             scores.append(score)
             continue
         call = served.get(s["id"])
         if call is None:
             stage = "AssistantTurn" if fn in declared else "GenerateFunctions"
-            faults.append(Fault(stage, f"{_label(s)}: needs a call to {fn!r}, and there is none"
-                                       + ("" if fn in declared else f" ({fn!r} is not among the tools)")))
+            faults.append(
+                Fault(
+                    stage,
+                    f"{_label(s)}: needs a call to {fn!r}, and there is none"
+                    + ("" if fn in declared else f" ({fn!r} is not among the tools)"),
+                )
+            )
             scores.append(0.0)
             continue
         result_path = f"messages[{call.result_message}]" if call.result_message is not None else None
-        broken = [f for f in error_findings
-                  if f.path.startswith(call.path) or (result_path and f.path.startswith(result_path))]
+        broken = [
+            f
+            for f in error_findings
+            if f.path.startswith(call.path) or (result_path and f.path.startswith(result_path))
+        ]
         if call.result_message is None or broken or _is_error_result(call.result) or call.arguments is None:
-            why = ("it is never answered" if call.result_message is None
-                   else "its result is an error" if _is_error_result(call.result)
-                   else "[" + ", ".join(codes(broken)) + "]" if broken else "its arguments do not parse")
-            stage = "SimulateTool" if _is_error_result(call.result) or (
-                result_path and any(f.path.startswith(result_path) for f in broken)) else "AssistantTurn"
+            why = (
+                "it is never answered"
+                if call.result_message is None
+                else "its result is an error"
+                if _is_error_result(call.result)
+                else "[" + ", ".join(codes(broken)) + "]"
+                if broken
+                else "its arguments do not parse"
+            )
+            stage = (
+                "SimulateTool"
+                if _is_error_result(call.result)
+                or (result_path and any(f.path.startswith(result_path) for f in broken))
+                else "AssistantTurn"
+            )
             faults.append(Fault(stage, f"{_label(s)}: the call to {fn!r} at {call.path} is not valid: {why}"))
             scores.append(0.25)
             continue
@@ -277,8 +368,13 @@ def _subtask_scores(
         if used or (final is not None and text_uses(final, call.result)):
             scores.append(1.0)
         else:
-            faults.append(Fault("AssistantTurn", f"{_label(s)}: the result of {fn!r} ({call.path}) is never used: "
-                                                 f"no value of it reaches a dependent call or the final answer"))
+            faults.append(
+                Fault(
+                    "AssistantTurn",
+                    f"{_label(s)}: the result of {fn!r} ({call.path}) is never used: "
+                    f"no value of it reaches a dependent call or the final answer",
+                )
+            )
             scores.append(0.5)
     return scores
 
@@ -298,8 +394,11 @@ def _final_score(row: dict[str, Any], faults: list[Fault], reported: set[str]) -
         score += 0.25
     elif "final_answer_ignores_results" not in reported:  # else the validator's finding says it
         faults.append(Fault("AssistantTurn", "the final answer repeats no value from any tool result"))
-    request = str(meta.get("composite_task") or next(
-        (m.get("content") for m in messages if isinstance(m, dict) and m.get("role") == "user"), "") or "")
+    request = str(
+        meta.get("composite_task")
+        or next((m.get("content") for m in messages if isinstance(m, dict) and m.get("role") == "user"), "")
+        or ""
+    )
     if _shares_keyword(request, final):
         score += 0.25
     else:
@@ -345,9 +444,11 @@ class Assessment:
 
     def feedback(self, stage: str | None = None, limit: int = 12) -> str:
         """The faults as text; with `stage`, that stage's faults first (the others are counted)."""
-        head = (f"Score {self.score:.2f} (completeness {self.completeness:.2f}, consistency {self.consistency:.2f}, "
-                f"acceptance {self.acceptance:.2f}) over {len(self.samples)} sample(s) and "
-                f"{len(self.rejections)} rejection(s).")
+        head = (
+            f"Score {self.score:.2f} (completeness {self.completeness:.2f}, consistency {self.consistency:.2f}, "
+            f"acceptance {self.acceptance:.2f}) over {len(self.samples)} sample(s) and "
+            f"{len(self.rejections)} rejection(s)."
+        )
         if stage is not None:
             own = _grouped([f for f in self.faults if f.stage in (stage, "*")])
             others = len(_grouped([f for f in self.faults if f.stage not in (stage, "*")]))
@@ -426,8 +527,12 @@ def assess(prediction: Any) -> Assessment:
     completeness = sum(s.completeness for s in samples) / len(samples)
     consistency = sum(s.consistency for s in samples) / len(samples)
     acceptance = len(samples) / (len(samples) + len(rejections))
-    score = min(1.0, WEIGHTS["completeness"] * completeness + WEIGHTS["consistency"] * consistency
-                + WEIGHTS["acceptance"] * acceptance)
+    score = min(
+        1.0,
+        WEIGHTS["completeness"] * completeness
+        + WEIGHTS["consistency"] * consistency
+        + WEIGHTS["acceptance"] * acceptance,
+    )
     return Assessment(completeness, consistency, acceptance, score, samples, rejections, faults)
 
 
@@ -484,8 +589,9 @@ def _with_feedback(kind: str) -> Any:
         example: Any, prediction: Any, trace: Any = None, pred_name: str | None = None, pred_trace: Any = None
     ) -> dspy.Prediction:
         found = assess(prediction)
-        return dspy.Prediction(score=float(getattr(found, kind)), feedback=found.feedback(stage_for(pred_name,
-                                                                                                   pred_trace)))
+        return dspy.Prediction(
+            score=float(getattr(found, kind)), feedback=found.feedback(stage_for(pred_name, pred_trace))
+        )
 
     metric.__name__ = f"{kind}_with_feedback"
     metric.__doc__ = f"GEPA metric: `{kind}` as `dspy.Prediction(score, feedback)`; feedback names the faults."

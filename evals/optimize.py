@@ -175,37 +175,50 @@ def halves(train: list[dspy.Example]) -> tuple[list[dspy.Example], list[dspy.Exa
 
 
 def estimate_calls(
-    optimizer: str, per_seed: float, n_train: int, n_dev: int, n_predictors: int, settings: OptimizerSettings,
+    optimizer: str,
+    per_seed: float,
+    n_train: int,
+    n_dev: int,
+    n_predictors: int,
+    settings: OptimizerSettings,
     max_attempts: int = 1,
 ) -> Estimate:
     """The LM calls of one `optimize` run (see the module docstring for the terms)."""
     p = per_seed
     t1, v = (math.ceil(n_train / 2), n_train // 2) if n_train >= 2 else (n_train, n_train)
-    lines = [f"{p:.1f} calls per seed (dry run of up to 3 train seeds on the offline demo model; without repair "
-             f"retries, at most x{max_attempts} with them)"]
+    lines = [
+        f"{p:.1f} calls per seed (dry run of up to 3 train seeds on the offline demo model; without repair "
+        f"retries, at most x{max_attempts} with them)"
+    ]
     total = 2 * n_dev * p
     lines.append(f"before/after on dev: 2 x {n_dev} seeds x {p:.1f} = {2 * n_dev * p:,.0f}")
     if optimizer == "bootstrap":
         total += n_train * p
-        lines.append(f"bootstrap: <= {n_train} train seeds x {p:.1f} = {n_train * p:,.0f} "
-                     f"(stops after {settings.demos} passing seeds)")
+        lines.append(
+            f"bootstrap: <= {n_train} train seeds x {p:.1f} = {n_train * p:,.0f} "
+            f"(stops after {settings.demos} passing seeds)"
+        )
     elif optimizer == "mipro":
         sets = max(0, settings.candidates - 1)
         boot = sets * t1 * p
         trials = (settings.trials + 1) * v * p
         prompts = 10 + 3 * settings.candidates * n_predictors
         total += boot + trials + prompts
-        lines += [f"mipro demo sets: {sets} x <= {t1} seeds x {p:.1f} = {boot:,.0f}",
-                  f"mipro trials: ({settings.trials} + 1 default) x {v} val seeds x {p:.1f} = {trials:,.0f}",
-                  f"mipro prompt model: <= 10 data summary + 3 x {settings.candidates} candidates x {n_predictors} "
-                  f"predictors = {prompts}"]
+        lines += [
+            f"mipro demo sets: {sets} x <= {t1} seeds x {p:.1f} = {boot:,.0f}",
+            f"mipro trials: ({settings.trials} + 1 default) x {v} val seeds x {p:.1f} = {trials:,.0f}",
+            f"mipro prompt model: <= 10 data summary + 3 x {settings.candidates} candidates x {n_predictors} "
+            f"predictors = {prompts}",
+        ]
     elif optimizer == "gepa":
         m = settings.gepa_metric_calls(v)
         runs = m + 2 * settings.minibatch  # the last iteration may overshoot the budget by two minibatches
         reflections = math.ceil(max(0, m - v) / (2 * settings.minibatch)) + 1
         total += runs * p + reflections
-        lines += [f"gepa: ({m} metric calls + {2 * settings.minibatch} overshoot) x {p:.1f} = {runs * p:,.0f}",
-                  f"gepa reflection: <= {reflections}"]
+        lines += [
+            f"gepa: ({m} metric calls + {2 * settings.minibatch} overshoot) x {p:.1f} = {runs * p:,.0f}",
+            f"gepa reflection: <= {reflections}",
+        ]
     else:
         raise ValueError(f"unknown optimizer {optimizer!r}; one of {', '.join(OPTIMIZERS)}")
     return Estimate(p, math.ceil(total), lines)
@@ -236,22 +249,41 @@ def compile_program(
     opt_train, opt_val = halves(train)
     with focused(program, stage):
         if optimizer == "bootstrap":
-            teleprompter = dspy.BootstrapFewShot(metric=combined, max_bootstrapped_demos=settings.demos,
-                                                 max_labeled_demos=0, max_rounds=1)
+            teleprompter = dspy.BootstrapFewShot(
+                metric=combined, max_bootstrapped_demos=settings.demos, max_labeled_demos=0, max_rounds=1
+            )
             compiled = teleprompter.compile(program, trainset=train)
         elif optimizer == "mipro":
-            mipro = dspy.MIPROv2(metric=combined, prompt_model=reflection_lm, auto=None,
-                                 num_candidates=settings.candidates, max_bootstrapped_demos=settings.demos,
-                                 max_labeled_demos=0, num_threads=settings.threads, seed=settings.seed,
-                                 verbose=False, track_stats=False)
-            compiled = mipro.compile(program, trainset=opt_train, valset=opt_val, num_trials=settings.trials,
-                                     minibatch=len(opt_val) > MIPRO_MINIBATCH,
-                                     minibatch_size=min(MIPRO_MINIBATCH, len(opt_val)))
+            mipro = dspy.MIPROv2(
+                metric=combined,
+                prompt_model=reflection_lm,
+                auto=None,
+                num_candidates=settings.candidates,
+                max_bootstrapped_demos=settings.demos,
+                max_labeled_demos=0,
+                num_threads=settings.threads,
+                seed=settings.seed,
+                verbose=False,
+                track_stats=False,
+            )
+            compiled = mipro.compile(
+                program,
+                trainset=opt_train,
+                valset=opt_val,
+                num_trials=settings.trials,
+                minibatch=len(opt_val) > MIPRO_MINIBATCH,
+                minibatch_size=min(MIPRO_MINIBATCH, len(opt_val)),
+            )
         elif optimizer == "gepa":
-            gepa = dspy.GEPA(metric=combined_with_feedback, reflection_lm=reflection_lm or dspy.settings.lm,
-                             max_metric_calls=settings.gepa_metric_calls(len(opt_val)),
-                             reflection_minibatch_size=settings.minibatch, num_threads=settings.threads,
-                             seed=settings.seed, track_stats=False)
+            gepa = dspy.GEPA(
+                metric=combined_with_feedback,
+                reflection_lm=reflection_lm or dspy.settings.lm,
+                max_metric_calls=settings.gepa_metric_calls(len(opt_val)),
+                reflection_minibatch_size=settings.minibatch,
+                num_threads=settings.threads,
+                seed=settings.seed,
+                track_stats=False,
+            )
             compiled = gepa.compile(program, trainset=opt_train, valset=opt_val)
         else:
             raise ValueError(f"unknown optimizer {optimizer!r}; one of {', '.join(OPTIMIZERS)}")

@@ -24,8 +24,13 @@ class AssistantTurnStage(Stage):
         for i, call in enumerate(reply.tool_calls):
             path = f"reply.tool_calls[{i}]"
             if call.name not in specs:
-                findings.append(error("call_unknown_function", f"{path}.name",
-                                      f"{call.name!r} is not one of the tools: {', '.join(specs)}"))
+                findings.append(
+                    error(
+                        "call_unknown_function",
+                        f"{path}.name",
+                        f"{call.name!r} is not one of the tools: {', '.join(specs)}",
+                    )
+                )
                 continue
             findings += check_arguments(specs[call.name], call.arguments, path=f"{path}.arguments")
         return findings

@@ -113,9 +113,19 @@ class ButtonProgram(dspy.Module):
 
     def stages(self) -> list[Stage]:
         c = self.conversation
-        return [self.extract_scenario, self.expand_scenario, self.generate_atomic_task, self.compose_sequential,
-                self.compose_parallel, self.judge_composition, self.generate_functions, c.user, c.assistant, c.tool,
-                self.judge_sample]
+        return [
+            self.extract_scenario,
+            self.expand_scenario,
+            self.generate_atomic_task,
+            self.compose_sequential,
+            self.compose_parallel,
+            self.judge_composition,
+            self.generate_functions,
+            c.user,
+            c.assistant,
+            c.tool,
+            self.judge_sample,
+        ]
 
     def use_lms(self, role_lms: dict[str, dspy.LM]) -> None:
         """Give roles their own LM; roles not named use the configured `dspy.settings.lm`."""
@@ -155,9 +165,11 @@ class ButtonProgram(dspy.Module):
 
     async def _scenario(self, source_id: str, key: str, scenario: str, code: str) -> ButtonResult:
         try:
-            tasks = (await self.generate_atomic_task.run(
-                f"{key}/tasks", scenario=scenario, count=self.tasks_per_scenario, language=language_name(code)
-            )).tasks[: self.tasks_per_scenario]
+            tasks = (
+                await self.generate_atomic_task.run(
+                    f"{key}/tasks", scenario=scenario, count=self.tasks_per_scenario, language=language_name(code)
+                )
+            ).tasks[: self.tasks_per_scenario]
         except StageRejected as rejected:
             return ButtonResult(rejections=[_rejection(key, source_id, rejected, {"scenario": scenario})])
         outcomes = await asyncio.gather(
@@ -180,9 +192,11 @@ class ButtonProgram(dspy.Module):
         try:
             composite = await self._compose(key, task, code)
             meta.update(composite_task=composite.instruction, strategy=composite.strategy)
-            verdict = (await self.judge_composition.run(
-                f"{key}/judge", composite_instruction=composite.instruction, subtasks=composite.subtasks
-            )).verdict
+            verdict = (
+                await self.judge_composition.run(
+                    f"{key}/judge", composite_instruction=composite.instruction, subtasks=composite.subtasks
+                )
+            ).verdict
             if not verdict.feasible:
                 raise StageRejected(self.judge_composition.stage_name, ["infeasible"], verdict.reasons)
             planned = await self.generate_functions.run(
@@ -198,8 +212,14 @@ class ButtonProgram(dspy.Module):
         row = sample.to_openai()
         findings = errors(check_sample(row))
         if findings:
-            return Rejection(id=key, source_id=source_id, stage="validate", codes=codes(findings),
-                             message=as_feedback(findings, limit=6), meta=meta)
+            return Rejection(
+                id=key,
+                source_id=source_id,
+                stage="validate",
+                codes=codes(findings),
+                message=as_feedback(findings, limit=6),
+                meta=meta,
+            )
         if self.judge_samples:
             return await self._judge(sample, row)
         return sample
@@ -207,18 +227,33 @@ class ButtonProgram(dspy.Module):
     async def _judge(self, sample: Sample, row: dict[str, Any]) -> Sample | Rejection:
         """The optional semantic gate; its verdict is kept on the sample or the rejection."""
         try:
-            assessment = (await self.judge_sample.run(
-                f"{sample.id}/judge_sample", composite_task=sample.meta["composite_task"],
-                conversation=row["messages"][1:],
-            )).assessment
+            assessment = (
+                await self.judge_sample.run(
+                    f"{sample.id}/judge_sample",
+                    composite_task=sample.meta["composite_task"],
+                    conversation=row["messages"][1:],
+                )
+            ).assessment
         except StageRejected as rejected:
             return _rejection(sample.id, sample.source_id, rejected, sample.meta)
         verdict = assessment.model_dump()
-        failed = [code for code, ok in (("judge_task_incomplete", assessment.accomplished),
-                                        ("judge_unfaithful", assessment.faithful)) if not ok]
+        failed = [
+            code
+            for code, ok in (
+                ("judge_task_incomplete", assessment.accomplished),
+                ("judge_unfaithful", assessment.faithful),
+            )
+            if not ok
+        ]
         if failed:
-            return Rejection(id=sample.id, source_id=sample.source_id, stage=self.judge_sample.stage_name,
-                             codes=failed, message=assessment.reasons, meta={**sample.meta, "sample_judge": verdict})
+            return Rejection(
+                id=sample.id,
+                source_id=sample.source_id,
+                stage=self.judge_sample.stage_name,
+                codes=failed,
+                message=assessment.reasons,
+                meta={**sample.meta, "sample_judge": verdict},
+            )
         sample.meta["sample_judge"] = verdict
         return sample
 
@@ -236,8 +271,9 @@ def _subtasks_meta(composite: CompositeTask, plan: list[SubtaskFunction]) -> lis
 
 
 def _rejection(key: str, source_id: str, rejected: StageRejected, meta: dict[str, Any]) -> Rejection:
-    return Rejection(id=key, source_id=source_id, stage=rejected.stage, codes=rejected.codes,
-                     message=rejected.message, meta=meta)
+    return Rejection(
+        id=key, source_id=source_id, stage=rejected.stage, codes=rejected.codes, message=rejected.message, meta=meta
+    )
 
 
 def render_transcript(messages: Any) -> str:

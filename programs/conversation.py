@@ -59,21 +59,28 @@ class Conversation(dspy.Module):
             )
             reply = prediction.reply
             if reply.tool_calls:
-                calls = [ToolCall(id=call_id(key, turn, i), name=c.name, arguments=c.arguments)
-                         for i, c in enumerate(reply.tool_calls)]
+                calls = [
+                    ToolCall(id=call_id(key, turn, i), name=c.name, arguments=c.arguments)
+                    for i, c in enumerate(reply.tool_calls)
+                ]
                 messages.append(Message(role="assistant", content=reply.content or None, tool_calls=calls))
                 messages.extend(await self._answer_calls(key, turn, calls, by_name, messages))
                 continue
             messages.append(Message(role="assistant", content=reply.content))
             follow_up = await self.user.run(
-                f"{key}/user/{turn}", check_with=names, round=turn,
-                composite_task=composite.instruction, conversation=shown(), language=language,
+                f"{key}/user/{turn}",
+                check_with=names,
+                round=turn,
+                composite_task=composite.instruction,
+                conversation=shown(),
+                language=language,
             )
             if follow_up.task_complete:
                 return messages
             messages.append(Message(role="user", content=follow_up.message))
         raise StageRejected(
-            "Conversation", ["max_turns_reached"],
+            "Conversation",
+            ["max_turns_reached"],
             f"the user was not satisfied within {self.max_turns} assistant turns",
         )
 
@@ -84,11 +91,18 @@ class Conversation(dspy.Module):
 
         async def answer(index: int, call: ToolCall) -> Message:
             prediction = await self.tool.run(
-                f"{key}/tool/{turn}/{index}", round=turn - 1,
-                function=by_name[call.name], arguments=call.arguments, earlier_results=earlier,
+                f"{key}/tool/{turn}/{index}",
+                round=turn - 1,
+                function=by_name[call.name],
+                arguments=call.arguments,
+                earlier_results=earlier,
             )
-            return Message(role="tool", tool_call_id=call.id, name=call.name,
-                           content=json.dumps(prediction.result, ensure_ascii=False))
+            return Message(
+                role="tool",
+                tool_call_id=call.id,
+                name=call.name,
+                content=json.dumps(prediction.result, ensure_ascii=False),
+            )
 
         return list(await asyncio.gather(*(answer(i, c) for i, c in enumerate(calls))))
 

@@ -22,12 +22,22 @@ def check_function_plan(
         findings.append(error("functions_missing", "functions", "at least one subtask needs a function"))
     for i, p in enumerate(plan):
         if p.function is not None and p.function not in by_name:
-            findings.append(error("plan_unknown_function", f"subtask_functions[{i}].function",
-                                  f"{p.function!r} is not among the functions"))
+            findings.append(
+                error(
+                    "plan_unknown_function",
+                    f"subtask_functions[{i}].function",
+                    f"{p.function!r} is not among the functions",
+                )
+            )
     for sub in subtasks:
         if sub.id not in served:
-            findings.append(error("subtask_unmapped", "subtask_functions",
-                                  f"subtask {sub.id} is not mapped (use null for pure reasoning)"))
+            findings.append(
+                error(
+                    "subtask_unmapped",
+                    "subtask_functions",
+                    f"subtask {sub.id} is not mapped (use null for pure reasoning)",
+                )
+            )
             continue
         consumer = by_name.get(served[sub.id] or "")
         for dep in sub.depends_on:
@@ -37,11 +47,14 @@ def check_function_plan(
             produced = set((producer.returns or {}).get("properties", {}))
             taken = set((consumer.parameters or {}).get("properties", {}))
             if not produced & taken:
-                findings.append(error(
-                    "data_flow_unwired", f"functions[{consumer.name}]",
-                    f"subtask {sub.id} consumes subtask {dep}'s result, but no parameter of {consumer.name} "
-                    f"matches a field returned by {producer.name} ({', '.join(sorted(produced)) or 'none'})",
-                ))
+                findings.append(
+                    error(
+                        "data_flow_unwired",
+                        f"functions[{consumer.name}]",
+                        f"subtask {sub.id} consumes subtask {dep}'s result, but no parameter of {consumer.name} "
+                        f"matches a field returned by {producer.name} ({', '.join(sorted(produced)) or 'none'})",
+                    )
+                )
     return findings
 
 

@@ -167,8 +167,10 @@ class Stage(dspy.Module):
     async def _predict_once(self, predictor: dspy.Predict, inputs: dict[str, Any]) -> dspy.Prediction:
         async with lm_slot():
             lm = self.role_lm or dspy.settings.lm
-            with dspy.context(**({"lm": self.role_lm} if self.role_lm is not None else {})), \
-                    dspy.track_usage() as tracker:
+            with (
+                dspy.context(**({"lm": self.role_lm} if self.role_lm is not None else {})),
+                dspy.track_usage() as tracker,
+            ):
                 prediction = await predictor.acall(**inputs)
         meter = current_meter()
         if meter is not None:

@@ -39,8 +39,13 @@ class ScriptedEngine:
         messages = [{"role": "system", "content": request.system if isinstance(request.system, str) else ""}]
         messages += [{"role": m.role, "content": m.text or ""} for m in request.messages]
         text = self.script(messages)
-        return Response(id=None, model="scripted", message=Message.assistant([TextPart(text)]),
-                        finish_reason="stop", usage=Usage(input_tokens=1, output_tokens=1, total_tokens=2))
+        return Response(
+            id=None,
+            model="scripted",
+            message=Message.assistant([TextPart(text)]),
+            finish_reason="stop",
+            usage=Usage(input_tokens=1, output_tokens=1, total_tokens=2),
+        )
 
     def stream(self, request: Any) -> Any:
         raise NotImplementedError

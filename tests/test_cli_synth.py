@@ -78,8 +78,9 @@ def test_rerun_of_a_finished_run_makes_no_calls(dataflow_run: Path, tmp_path: Pa
     assert len(manifest["runs"]) == 2
 
 
-def test_changed_configuration_is_refused_unless_restart(dataflow_run: Path, tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_changed_configuration_is_refused_unless_restart(
+    dataflow_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     copy = tmp_path / "changed"
     shutil.copytree(dataflow_run, copy)
     seeds = str(shared_file("dataflow_chat_data.jsonl"))
@@ -89,12 +90,17 @@ def test_changed_configuration_is_refused_unless_restart(dataflow_run: Path, tmp
     assert json.loads((copy / "manifest.json").read_text())["program"]["max_turns"] == 5
 
 
-def test_bad_record_stops_before_any_call_and_skip_bad_rejects_it(tmp_path: Path,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_record_stops_before_any_call_and_skip_bad_rejects_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     seeds = tmp_path / "seeds.jsonl"
     seeds.write_text(
-        json.dumps({"id": "ok", "chat": "USER: What's the weather in Oslo?\n\nASSISTANT: Cold."}) + "\n"
-        + json.dumps({"id": "bad", "messages": "oops"}) + "\n", encoding="utf-8")
+        json.dumps({"id": "ok", "chat": "USER: What's the weather in Oslo?\n\nASSISTANT: Cold."})
+        + "\n"
+        + json.dumps({"id": "bad", "messages": "oops"})
+        + "\n",
+        encoding="utf-8",
+    )
     assert synth(str(seeds), "-o", str(tmp_path / "a")) == 2
     err = capsys.readouterr().err
     assert f"{seeds}:line 2: field 'messages'" in err and "--skip-bad" in err
@@ -117,8 +123,12 @@ def test_console_script_runs_the_shipped_examples(tmp_path: Path) -> None:
     script = Path(sys.executable).parent / "toolsynth"
     if not script.exists():
         pytest.skip("console script not installed in this environment")
-    done = subprocess.run([str(script), "synth", str(ROOT / "examples" / "seeds.jsonl"), "-o", str(tmp_path / "o")],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [str(script), "synth", str(ROOT / "examples" / "seeds.jsonl"), "-o", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert "offline demo model" in done.stderr
     assert (tmp_path / "o" / "samples.jsonl").stat().st_size > 0

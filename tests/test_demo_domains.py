@@ -20,8 +20,23 @@ from toolsynth.demo_domains import DOMAINS, Capability, Domain, Reasoning, seede
 from toolsynth.demo_model import _domain_of, _match_capability, _match_reasoning, _typed
 
 LANGS = ("en", "zh")
-NEW_DOMAINS = ("news", "stocks", "passwords", "statistics", "hotels", "recipes", "calendar", "email", "music",
-               "movies", "translation", "fitness", "shopping", "navigation", "sports")
+NEW_DOMAINS = (
+    "news",
+    "stocks",
+    "passwords",
+    "statistics",
+    "hotels",
+    "recipes",
+    "calendar",
+    "email",
+    "music",
+    "movies",
+    "translation",
+    "fitness",
+    "shopping",
+    "navigation",
+    "sports",
+)
 BY_NAME = {d.name: d for d in DOMAINS}
 CASES = [(d, lang) for d in DOMAINS for lang in LANGS]
 IDS = [f"{d.name}-{lang}" for d, lang in CASES]
@@ -41,8 +56,9 @@ def _sequential(first: str, then: str, lang: str) -> str:
 
 
 def _parallel(first: str, partner: str, reason: str, lang: str) -> str:
-    return (f"请{first}，并且{partner}，然后{reason}。" if lang == "zh"
-            else f"Please {first} and {partner}, then {reason}.")
+    return (
+        f"请{first}，并且{partner}，然后{reason}。" if lang == "zh" else f"Please {first} and {partner}, then {reason}."
+    )
 
 
 def _args(cap: Capability, values: dict[str, str]) -> dict[str, Any]:
@@ -289,8 +305,9 @@ def test_shared_seed_chats_route_to_their_domains() -> None:
 E2E = [(BY_NAME[n], lang, p) for n in NEW_DOMAINS for lang in LANGS for p in (0.0, 1.0)]
 
 
-@pytest.mark.parametrize(("domain", "lang", "ratio"), E2E,
-                         ids=[f"{d.name}-{lang}-{'parallel' if p else 'sequential'}" for d, lang, p in E2E])
+@pytest.mark.parametrize(
+    ("domain", "lang", "ratio"), E2E, ids=[f"{d.name}-{lang}-{'parallel' if p else 'sequential'}" for d, lang, p in E2E]
+)
 def test_button_program_end_to_end(domain: Domain, lang: str, ratio: float) -> None:
     from toolsynth.programs import ButtonProgram
 

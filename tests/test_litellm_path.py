@@ -31,8 +31,9 @@ def server() -> Iterator[OpenAICompatibleServer]:
 
 
 def test_button_program_over_litellm_http(server: OpenAICompatibleServer) -> None:
-    lm = dspy.LM("openai/toolsynth-test", api_base=server.url, api_key="local", engine="litellm",
-                 cache=False, num_retries=0)
+    lm = dspy.LM(
+        "openai/toolsynth-test", api_base=server.url, api_key="local", engine="litellm", cache=False, num_retries=0
+    )
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
         result = ButtonProgram(expand=0, tasks_per_scenario=2, parallel_ratio=0.5)(chat=CHAT, source_id="http")
     assert result.rejections == []
@@ -46,8 +47,23 @@ def test_button_program_over_litellm_http(server: OpenAICompatibleServer) -> Non
 
 
 def synth_http(server: OpenAICompatibleServer, out: Path, *extra: str) -> int:
-    return main(["synth", str(ROOT / "examples" / "seeds.jsonl"), "-o", str(out), "--limit", "3", "--quiet",
-                 "--model", "openai/toolsynth-test", "--api-base", server.url, "--no-cache", *extra])
+    return main(
+        [
+            "synth",
+            str(ROOT / "examples" / "seeds.jsonl"),
+            "-o",
+            str(out),
+            "--limit",
+            "3",
+            "--quiet",
+            "--model",
+            "openai/toolsynth-test",
+            "--api-base",
+            server.url,
+            "--no-cache",
+            *extra,
+        ]
+    )
 
 
 def test_cli_over_http_resumes_without_requests_and_never_writes_the_key(
@@ -71,7 +87,9 @@ def test_cli_over_http_resumes_without_requests_and_never_writes_the_key(
 
 
 def test_missing_key_is_refused_before_any_request(
-    server: OpenAICompatibleServer, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    server: OpenAICompatibleServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
@@ -81,7 +99,9 @@ def test_missing_key_is_refused_before_any_request(
 
 
 def test_unauthorized_stops_the_run_fast_with_one_message(
-    server: OpenAICompatibleServer, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    server: OpenAICompatibleServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "wrong-key")
@@ -118,8 +138,9 @@ def test_retry_after_from_the_server_is_honoured(server: OpenAICompatibleServer)
     from toolsynth.programs.stage import run_sync
 
     server.configure(faults=Faults(script=["rate_limit"], retry_after=0.05))
-    lm = dspy.LM("openai/toolsynth-test", api_base=server.url, api_key="local", engine="litellm",
-                 cache=False, num_retries=0)
+    lm = dspy.LM(
+        "openai/toolsynth-test", api_base=server.url, api_key="local", engine="litellm", cache=False, num_retries=0
+    )
     with pytest.raises(dspy.LMRateLimitError) as caught, dspy.context(lm=lm):
         lm("hello")
     assert retry_after_seconds(caught.value) == pytest.approx(0.05)

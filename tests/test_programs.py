@@ -79,9 +79,7 @@ def test_same_seed_same_samples_other_seed_other_choices(demo: dspy.LM) -> None:
     first = ButtonProgram(expand=1, tasks_per_scenario=2, seed=1)(chat=WEATHER_CHAT, source_id="w")
     again = ButtonProgram(expand=1, tasks_per_scenario=2, seed=1)(chat=WEATHER_CHAT, source_id="w")
     assert [s.to_openai() for s in first.samples] == [s.to_openai() for s in again.samples]
-    strategies = {
-        seed: [ButtonProgram(seed=seed).strategy_for(f"w-s0-t{i}") for i in range(20)] for seed in (1, 2)
-    }
+    strategies = {seed: [ButtonProgram(seed=seed).strategy_for(f"w-s0-t{i}") for i in range(20)] for seed in (1, 2)}
     assert strategies[1] != strategies[2]
 
 
@@ -156,8 +154,9 @@ def test_infeasible_verdict_is_a_rejection_with_reasons() -> None:
 
 
 def test_tool_result_violating_returns_is_rejected() -> None:
-    lm, _ = scripted_lm(demo_unless(
-        lambda m: json.dumps({"result": {"temperature": "warm-ish"}}) if stage_of(m) == "result" else None))
+    lm, _ = scripted_lm(
+        demo_unless(lambda m: json.dumps({"result": {"temperature": "warm-ish"}}) if stage_of(m) == "result" else None)
+    )
     result = run(ButtonProgram(expand=0, max_attempts=2), lm, chat=WEATHER_CHAT)
     [rejection] = result.rejections
     assert rejection.stage == "SimulateTool"
@@ -187,14 +186,18 @@ def test_transient_lm_errors_become_lm_error_rejections_and_permanent_ones_raise
 
 def test_stage_alone_checks_data_flow_between_functions(demo: dspy.LM) -> None:
     stage = GenerateFunctionsStage(max_attempts=1)
-    subtasks = [Subtask(id=1, instruction="Check the current weather in Paris in Celsius."),
-                Subtask(id=2, instruction="Suggest what I should pack for that weather.", depends_on=[1])]
+    subtasks = [
+        Subtask(id=1, instruction="Check the current weather in Paris in Celsius."),
+        Subtask(id=2, instruction="Suggest what I should pack for that weather.", depends_on=[1]),
+    ]
     prediction = run_sync(stage.run(composite_instruction="x", subtasks=subtasks))
     names = [f.name for f in prediction.functions]
     assert names == ["get_current_weather", "suggest_packing_list"]
     assert [p.function for p in prediction.subtask_functions] == names
-    unwired = [Subtask(id=1, instruction="Check the current weather in Paris in Celsius."),
-               Subtask(id=2, instruction="Find the exchange rate from USD to EUR.", depends_on=[1])]
+    unwired = [
+        Subtask(id=1, instruction="Check the current weather in Paris in Celsius."),
+        Subtask(id=2, instruction="Find the exchange rate from USD to EUR.", depends_on=[1]),
+    ]
     with pytest.raises(StageRejected) as caught:
         run_sync(stage.run(composite_instruction="x", subtasks=unwired))
     assert caught.value.codes == ["data_flow_unwired"]
@@ -210,8 +213,15 @@ def test_semantic_judge_gate_records_its_verdict(demo: dspy.LM) -> None:
     [sample] = result.samples
     assert sample.meta["sample_judge"]["accomplished"] and sample.meta["sample_judge"]["faithful"]
 
-    verdict = json.dumps({"assessment": {"accomplished": True, "faithful": False,
-                                         "reasons": "Message 5 states a temperature no tool returned."}})
+    verdict = json.dumps(
+        {
+            "assessment": {
+                "accomplished": True,
+                "faithful": False,
+                "reasons": "Message 5 states a temperature no tool returned.",
+            }
+        }
+    )
     lm, _ = scripted_lm(demo_unless(lambda m: verdict if stage_of(m) == "assessment" else None))
     result = run(ButtonProgram(expand=0, judge_samples=True), lm, chat=WEATHER_CHAT, source_id="j")
     [rejection] = result.rejections

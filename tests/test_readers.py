@@ -31,15 +31,27 @@ def test_sharegpt_json_array_uses_indexes() -> None:
 
 
 def test_openai_scenario_and_ids(tmp_path: Path) -> None:
-    path = write_lines(tmp_path / "seeds.jsonl", [
-        {"id": "a", "messages": [{"role": "user", "content": "天气怎么样？"},
-                                 {"role": "assistant", "content": None, "tool_calls": [
-                                     {"id": "c1", "type": "function",
-                                      "function": {"name": "get_weather", "arguments": "{}"}}]},
-                                 {"role": "tool", "tool_call_id": "c1", "content": "{\"t\": 3}"}]},
-        {"scenario": "A commuter plans a route."},
-        {"id": 7, "conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "hello"}]},
-    ])
+    path = write_lines(
+        tmp_path / "seeds.jsonl",
+        [
+            {
+                "id": "a",
+                "messages": [
+                    {"role": "user", "content": "天气怎么样？"},
+                    {
+                        "role": "assistant",
+                        "content": None,
+                        "tool_calls": [
+                            {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
+                        ],
+                    },
+                    {"role": "tool", "tool_call_id": "c1", "content": '{"t": 3}'},
+                ],
+            },
+            {"scenario": "A commuter plans a route."},
+            {"id": 7, "conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "hello"}]},
+        ],
+    )
     seeds = read_seeds(path)
     assert [s.source_id for s in seeds] == ["a", "2", "7"]
     assert seeds[0].format == "openai" and "get_weather" in (seeds[0].chat or "") and "天气" in (seeds[0].chat or "")
@@ -83,7 +95,7 @@ def test_unreadable_files(tmp_path: Path) -> None:
     (tmp_path / "seeds.csv").write_text("a,b\n")
     with pytest.raises(SeedError, match=r"\.jsonl or \.json"):
         read_seeds(tmp_path / "seeds.csv")
-    (tmp_path / "broken.json").write_text("[{\"chat\": 1,\n")
+    (tmp_path / "broken.json").write_text('[{"chat": 1,\n')
     with pytest.raises(SeedError, match="not valid JSON"):
         read_seeds(tmp_path / "broken.json")
 

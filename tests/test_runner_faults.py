@@ -50,10 +50,15 @@ CHATS = (
     "USER: Find me a flight from Paris to Tokyo for {n} passengers.\n\nASSISTANT: There is a direct flight at 10:40.",
 )
 
+
 def write_seeds(path: Path, n: int = N_SEEDS) -> list[str]:
     ids = [f"seed-{i:03d}" for i in range(n)]
-    path.write_text("".join(json.dumps({"id": sid, "chat": CHATS[i % len(CHATS)].format(n=i + 2)}) + "\n"
-                            for i, sid in enumerate(ids)), encoding="utf-8")
+    path.write_text(
+        "".join(
+            json.dumps({"id": sid, "chat": CHATS[i % len(CHATS)].format(n=i + 2)}) + "\n" for i, sid in enumerate(ids)
+        ),
+        encoding="utf-8",
+    )
     return ids
 
 
@@ -75,9 +80,21 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def synth_args(seeds: Path, out: Path, url: str, *extra: str) -> list[str]:
-    return ["synth", str(seeds), "-o", str(out), "--quiet", "--concurrency", str(CONCURRENCY),
-            "--model", MODEL, "--api-base", url, "--no-cache", *extra]
-
+    return [
+        "synth",
+        str(seeds),
+        "-o",
+        str(out),
+        "--quiet",
+        "--concurrency",
+        str(CONCURRENCY),
+        "--model",
+        MODEL,
+        "--api-base",
+        url,
+        "--no-cache",
+        *extra,
+    ]
 
 
 def synth_in_process(seeds: Path, out: Path, url: str, *extra: str) -> int:
@@ -132,8 +149,9 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Reference:
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["usage"]["total"]["calls"] == requests
     assert manifest["counts"]["accepted"] >= N_SEEDS  # the demo responder completes every branch
-    return Reference(seeds, ids, out, requests, (out / "samples.jsonl").read_text(),
-                     (out / "rejected.jsonl").read_text())
+    return Reference(
+        seeds, ids, out, requests, (out / "samples.jsonl").read_text(), (out / "rejected.jsonl").read_text()
+    )
 
 
 # ----------------------------------------------------------------------------------------- checks
@@ -182,12 +200,18 @@ def start_cli(seeds: Path, out: Path, url: str, logs: Path, *extra: str) -> subp
     env = {**os.environ, "OPENAI_API_KEY": "x", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     logs.mkdir(parents=True, exist_ok=True)
     with (logs / "stderr.log").open("ab") as err:
-        return subprocess.Popen([sys.executable, "-m", "toolsynth.cli", *synth_args(seeds, out, url, *extra)],
-                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        return subprocess.Popen(
+            [sys.executable, "-m", "toolsynth.cli", *synth_args(seeds, out, url, *extra)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
 
 
-def signal_after(proc: subprocess.Popen[bytes], server: OpenAICompatibleServer, requests: int, sig: int,
-                 timeout: float = 60.0) -> int:
+def signal_after(
+    proc: subprocess.Popen[bytes], server: OpenAICompatibleServer, requests: int, sig: int, timeout: float = 60.0
+) -> int:
     """Send `sig` once the server has seen `requests` chat requests; returns the requests in flight then."""
     deadline = time.monotonic() + timeout
     while proc.poll() is None and time.monotonic() < deadline:
@@ -197,8 +221,10 @@ def signal_after(proc: subprocess.Popen[bytes], server: OpenAICompatibleServer, 
             return stats.in_flight
         time.sleep(0.003)
     proc.kill()
-    raise AssertionError(f"the run ended (rc {proc.returncode}) or stalled before {requests} requests "
-                         f"(seen {server.stats().chat_requests})")
+    raise AssertionError(
+        f"the run ended (rc {proc.returncode}) or stalled before {requests} requests "
+        f"(seen {server.stats().chat_requests})"
+    )
 
 
 def finish(proc: subprocess.Popen[bytes], logs: Path, timeout: float = 90.0) -> int:
@@ -272,12 +298,17 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_completes(reference: Reference, t
 
 
 def test_twenty_percent_faults_lose_no_seed_and_enough_retries_leave_no_lm_error(
-    reference: Reference, tmp_path: Path, fast_retry: list[float | None],
+    reference: Reference,
+    tmp_path: Path,
+    fast_retry: list[float | None],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "x")
-    faults = Faults(rates={"rate_limit": 0.10, "server_error": 0.05, "drop": 0.03, "timeout": 0.02},
-                    retry_after=0.01, hang_seconds=3.0)
+    faults = Faults(
+        rates={"rate_limit": 0.10, "server_error": 0.05, "drop": 0.03, "timeout": 0.02},
+        retry_after=0.01,
+        hang_seconds=3.0,
+    )
     out = tmp_path / "out"
     with OpenAICompatibleServer(faults=faults, seed=5) as server:
         assert synth_in_process(reference.seeds, out, server.url, "--retries", "8", "--timeout", "1") == 0
@@ -331,9 +362,9 @@ def test_rerun_asks_nothing_and_retry_rejected_reruns_only_rejected_seeds_reusin
     assert check_conserved(out, reference.ids)["counts"]["resumed_seeds"] == N_SEEDS
 
 
-def test_retry_after_of_a_rate_limit_is_honoured(reference: Reference, tmp_path: Path,
-                                                 fast_retry: list[float | None],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_retry_after_of_a_rate_limit_is_honoured(
+    reference: Reference, tmp_path: Path, fast_retry: list[float | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "x")
     seeds = tmp_path / "one.jsonl"
     write_seeds(seeds, 1)

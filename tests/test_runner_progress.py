@@ -18,8 +18,14 @@ from toolsynth.runner import RunOptions, run
 def run_two_seeds(outdir: Path, *, quiet: bool, stream: io.StringIO | None = None) -> dict[str, object]:
     seeds = list(iter_seeds(ROOT / "examples" / "seeds.jsonl"))[:2]
     return run(
-        seeds, ButtonProgram(expand=0), outdir, lm=demo_lm(0), models={"default": "demo"},
-        options=RunOptions(quiet=quiet), total=len(seeds), stream=stream,
+        seeds,
+        ButtonProgram(expand=0),
+        outdir,
+        lm=demo_lm(0),
+        models={"default": "demo"},
+        options=RunOptions(quiet=quiet),
+        total=len(seeds),
+        stream=stream,
     )
 
 

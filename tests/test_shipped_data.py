@@ -19,15 +19,36 @@ ROOT = Path(__file__).resolve().parents[1]
 EVALSET = ROOT / "evals" / "data" / "evalset.jsonl"
 EXAMPLES = ROOT / "examples" / "seeds.jsonl"
 
-DOMAINS = {"weather", "news", "currency", "stocks", "passwords", "statistics", "flights", "hotels", "recipes",
-           "calendar", "email", "music", "movies", "translation", "fitness", "shopping", "navigation", "sports"}
+DOMAINS = {
+    "weather",
+    "news",
+    "currency",
+    "stocks",
+    "passwords",
+    "statistics",
+    "flights",
+    "hotels",
+    "recipes",
+    "calendar",
+    "email",
+    "music",
+    "movies",
+    "translation",
+    "fitness",
+    "shopping",
+    "navigation",
+    "sports",
+}
 SHAPES = {"single_call", "clarify", "multi_call", "cannot_help"}
 
 GLAIVE_HEADER = "SYSTEM: You are a helpful assistant with access to the following functions. Use them if required -\n"
 GLAIVE_NO_FUNCTIONS = "SYSTEM: You are a helpful assistant, with no access to external functions.\n"
 END = " <|endoftext|>"
-CALL = re.compile(r'^ASSISTANT: <functioncall> \{"name": "(?P<name>[A-Za-z_][A-Za-z0-9_]*)", '
-                  r"\"arguments\": '(?P<args>.*)'\}" + re.escape(END) + r"$", re.DOTALL)
+CALL = re.compile(
+    r'^ASSISTANT: <functioncall> \{"name": "(?P<name>[A-Za-z_][A-Za-z0-9_]*)", '
+    r"\"arguments\": '(?P<args>.*)'\}" + re.escape(END) + r"$",
+    re.DOTALL,
+)
 CJK = re.compile(r"[\u4e00-\u9fff]")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DECLINE = re.compile(r"sorry|can't|cannot|not able|抱歉|无法|不能", re.IGNORECASE)
@@ -51,11 +72,12 @@ def fmt(row: dict[str, Any]) -> str:
 
 # ------------------------------------------------------------------ parsing both formats into one turn list
 
+
 def glaive_functions(system: str) -> list[dict[str, Any]]:
     if system == GLAIVE_NO_FUNCTIONS:
         return []
     assert system.startswith(GLAIVE_HEADER), "unexpected glaive system header"
-    text, decoder, functions = system[len(GLAIVE_HEADER):], json.JSONDecoder(), []
+    text, decoder, functions = system[len(GLAIVE_HEADER) :], json.JSONDecoder(), []
     pos = 0
     while text[pos:].strip():
         pos += len(text[pos:]) - len(text[pos:].lstrip())
@@ -71,16 +93,16 @@ def glaive_turns(chat: str) -> list[Turn]:
     for block in chat[:-3].split("\n\n\n"):
         if block.startswith("USER: "):
             assert END not in block, "no <|endoftext|> in user turns"
-            turns.append(("user", block[len("USER: "):]))
+            turns.append(("user", block[len("USER: ") :]))
         elif block.startswith("ASSISTANT: <functioncall>"):
             match = CALL.match(block)
             assert match, f"malformed function call block: {block[:120]!r}"
             turns.append(("calls", [(match["name"], json.loads(match["args"]))]))
         elif block.startswith("ASSISTANT: "):
             assert block.endswith(END) and block.count("<|endoftext|>") == 1, f"assistant turn must end with {END!r}"
-            turns.append(("assistant", block[len("ASSISTANT: "):-len(END)]))
+            turns.append(("assistant", block[len("ASSISTANT: ") : -len(END)]))
         elif block.startswith("FUNCTION RESPONSE: "):
-            turns.append(("results", [block[len("FUNCTION RESPONSE: "):]]))
+            turns.append(("results", [block[len("FUNCTION RESPONSE: ") :]]))
         else:
             raise AssertionError(f"block is not USER/ASSISTANT/FUNCTION RESPONSE: {block[:80]!r}")
     return turns
@@ -136,6 +158,7 @@ def calls_of(turns: list[Turn]) -> list[tuple[str, Any]]:
 
 # ------------------------------------------------------------------ checks shared by both files
 
+
 def check_record(row: dict[str, Any]) -> None:
     functions, turns = functions_and_turns(row)
     assert row["domain"] in DOMAINS
@@ -170,8 +193,9 @@ def check_record(row: dict[str, Any]) -> None:
     elif shape == "multi_call":
         assert n_calls >= 2
     elif shape == "clarify":
-        assert turns[1][0] == "assistant" and re.search(r"[?？]", turns[1][1]) and n_calls >= 1, \
+        assert turns[1][0] == "assistant" and re.search(r"[?？]", turns[1][1]) and n_calls >= 1, (
             "asks a question before the first call"
+        )
     else:
         assert any(DECLINE.search(t) for t in texts), "the assistant says it cannot help"
 
@@ -183,6 +207,7 @@ def check_record(row: dict[str, Any]) -> None:
 
 
 # ------------------------------------------------------------------ eval set
+
 
 @pytest.mark.parametrize("row", EVAL_ROWS, ids=[r["id"] for r in EVAL_ROWS])
 def test_eval_record_is_well_formed(row: dict[str, Any]) -> None:
@@ -201,8 +226,9 @@ def test_evalset_counts_and_coverage() -> None:
     assert set(shapes) == SHAPES and shapes["cannot_help"] >= 6
     assert any(not glaive_functions(r["system"]) for r in EVAL_ROWS if fmt(r) == "glaive"), "a zero-function system"
     assert any(len(glaive_functions(r["system"])) > 1 for r in EVAL_ROWS if fmt(r) == "glaive")
-    assert any(len(v) > 1 for r in EVAL_ROWS if fmt(r) == "openai"
-               for k, v in openai_turns(r["messages"]) if k == "calls"), "a parallel call"
+    assert any(
+        len(v) > 1 for r in EVAL_ROWS if fmt(r) == "openai" for k, v in openai_turns(r["messages"]) if k == "calls"
+    ), "a parallel call"
 
 
 def test_split_follows_the_documented_rule() -> None:
@@ -223,6 +249,7 @@ def test_split_follows_the_documented_rule() -> None:
 
 
 # ------------------------------------------------------------------ examples
+
 
 @pytest.mark.parametrize("row", CHAT_EXAMPLES, ids=[r["id"] for r in CHAT_EXAMPLES])
 def test_example_record_is_well_formed(row: dict[str, Any]) -> None:

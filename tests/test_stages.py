@@ -36,13 +36,21 @@ from toolsynth.types import AssistantReply, FunctionSpec, Subtask, Verdict
 
 TASK = "Check the current weather in Lisbon in Celsius."
 WEATHER = FunctionSpec(
-    name="get_current_weather", description="Get the current weather conditions for a city.",
-    parameters={"type": "object", "properties": {"city": {"type": "string", "description": "City"},
-                                                 "unit": {"type": "string", "enum": ["celsius", "fahrenheit"],
-                                                          "description": "Unit"}},
-                "required": ["city", "unit"]},
-    returns={"type": "object", "properties": {"city": {"type": "string"}, "temperature": {"type": "number"}},
-             "required": ["city", "temperature"]},
+    name="get_current_weather",
+    description="Get the current weather conditions for a city.",
+    parameters={
+        "type": "object",
+        "properties": {
+            "city": {"type": "string", "description": "City"},
+            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"], "description": "Unit"},
+        },
+        "required": ["city", "unit"],
+    },
+    returns={
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "temperature": {"type": "number"}},
+        "required": ["city", "temperature"],
+    },
 )
 
 
@@ -51,9 +59,19 @@ def run(stage: Stage, **inputs: Any) -> dspy.Prediction:
 
 
 def test_every_signature_has_an_instruction_and_typed_outputs() -> None:
-    signatures = [ExtractScenario, ExpandScenario, GenerateAtomicTask, ComposeSequential,
-                  ComposeParallelThenSequential, JudgeComposition, GenerateFunctions, SimulateUser, AssistantTurn,
-                  SimulateTool, JudgeSample]
+    signatures = [
+        ExtractScenario,
+        ExpandScenario,
+        GenerateAtomicTask,
+        ComposeSequential,
+        ComposeParallelThenSequential,
+        JudgeComposition,
+        GenerateFunctions,
+        SimulateUser,
+        AssistantTurn,
+        SimulateTool,
+        JudgeSample,
+    ]
     for signature in signatures:
         assert len(signature.instructions.split()) >= 25, signature.__name__
         text = signature.instructions.lower()
@@ -90,30 +108,52 @@ def test_judge_composition(demo: dspy.LM) -> None:
 
 
 def test_conversation_agents(demo: dspy.LM) -> None:
-    opening = run(SimulateUserStage(), composite_task=f"Please {TASK[0].lower()}{TASK[1:]}", conversation=[],
-                  language="English")
+    opening = run(
+        SimulateUserStage(), composite_task=f"Please {TASK[0].lower()}{TASK[1:]}", conversation=[], language="English"
+    )
     assert opening.message and opening.task_complete is False
     tools = [WEATHER.to_openai_tool()]
     conversation = [{"role": "user", "content": "Please check the current weather in Lisbon in Celsius."}]
     reply = run(AssistantTurnStage(), tools=tools, conversation=conversation, language="English").reply
     assert isinstance(reply, AssistantReply)
     assert [(c.name, c.arguments) for c in reply.tool_calls] == [
-        ("get_current_weather", {"city": "Lisbon", "unit": "celsius"})]
-    result = run(SimulateToolStage(), function=WEATHER, arguments={"city": "Lisbon", "unit": "celsius"},
-                 earlier_results=[]).result
+        ("get_current_weather", {"city": "Lisbon", "unit": "celsius"})
+    ]
+    result = run(
+        SimulateToolStage(), function=WEATHER, arguments={"city": "Lisbon", "unit": "celsius"}, earlier_results=[]
+    ).result
     assert result["city"] == "Lisbon"
-    again = run(SimulateToolStage(), function=WEATHER, arguments={"city": "Lisbon", "unit": "celsius"},
-                earlier_results=[{"name": WEATHER.name, "arguments": {"city": "Lisbon", "unit": "celsius"},
-                                  "result": {"city": "Lisbon", "temperature": 99}}]).result
+    again = run(
+        SimulateToolStage(),
+        function=WEATHER,
+        arguments={"city": "Lisbon", "unit": "celsius"},
+        earlier_results=[
+            {
+                "name": WEATHER.name,
+                "arguments": {"city": "Lisbon", "unit": "celsius"},
+                "result": {"city": "Lisbon", "temperature": 99},
+            }
+        ],
+    ).result
     assert again["temperature"] == 99  # stateful: the same call gets the same answer within a conversation
 
 
 def test_assistant_arguments_are_checked_against_the_schema() -> None:
-    bad = json.dumps({"reply": {"content": "", "tool_calls": [
-        {"name": "get_current_weather", "arguments": {"city": "Lisbon", "unit": "kelvin"}}]}})
+    bad = json.dumps(
+        {
+            "reply": {
+                "content": "",
+                "tool_calls": [{"name": "get_current_weather", "arguments": {"city": "Lisbon", "unit": "kelvin"}}],
+            }
+        }
+    )
     lm, engine = scripted_lm(lambda messages: bad)
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()), pytest.raises(StageRejected) as caught:
-        run(AssistantTurnStage(max_attempts=2), tools=[WEATHER.to_openai_tool()],
-            conversation=[{"role": "user", "content": "hi"}], language="English")
+        run(
+            AssistantTurnStage(max_attempts=2),
+            tools=[WEATHER.to_openai_tool()],
+            conversation=[{"role": "user", "content": "hi"}],
+            language="English",
+        )
     assert caught.value.codes == ["arguments_schema_violation"] and engine.calls == 2
     assert "unit" in caught.value.message

@@ -33,8 +33,12 @@ def fixed(messages: list[dict[str, Any]], request: dict[str, Any]) -> str:
     return ANSWER
 
 
-def post(server: OpenAICompatibleServer, body: dict[str, Any] | None = None, path: str = "/v1/chat/completions",
-         timeout: float = 5.0) -> tuple[http.client.HTTPResponse, bytes]:
+def post(
+    server: OpenAICompatibleServer,
+    body: dict[str, Any] | None = None,
+    path: str = "/v1/chat/completions",
+    timeout: float = 5.0,
+) -> tuple[http.client.HTTPResponse, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
     payload = body if body is not None else {"model": "toolsynth-test", "messages": [{"role": "user", "content": "hi"}]}
     conn.request("POST", path, json.dumps(payload), {"Content-Type": "application/json"})
@@ -61,8 +65,11 @@ def test_completion_is_an_openai_chat_completion(server: OpenAICompatibleServer)
     server.configure(responder=responder)
     assert server.url == f"http://127.0.0.1:{server.port}/v1"
     for path in ("/v1/chat/completions", "/chat/completions"):
-        response, raw = post(server, {"model": "m1", "messages": [{"role": "user", "content": "abcdefgh"}],
-                                      "temperature": 0.3}, path=path)
+        response, raw = post(
+            server,
+            {"model": "m1", "messages": [{"role": "user", "content": "abcdefgh"}], "temperature": 0.3},
+            path=path,
+        )
         assert response.status == 200
         body = json.loads(raw)
         assert body["object"] == "chat.completion" and body["id"].startswith("chatcmpl-")
@@ -230,12 +237,24 @@ def test_fault_config_validation() -> None:
     assert Faults.parse_rates("rate_limit=0.1, server_error=0.05") == {"rate_limit": 0.1, "server_error": 0.05}
     assert Faults.parse_script("drop,ok,timeout") == ["drop", None, "timeout"]
     assert Faults.parse_every("auth=3") == {"auth": 3}
-    for bad in ({"rates": {"nope": 0.1}}, {"rates": {"drop": 0.7, "auth": 0.4}}, {"every": {"drop": 0}},
-                {"script": ["drop", "explode"]}):
+    for bad in (
+        {"rates": {"nope": 0.1}},
+        {"rates": {"drop": 0.7, "auth": 0.4}},
+        {"every": {"drop": 0}},
+        {"script": ["drop", "explode"]},
+    ):
         with pytest.raises(ValueError):
             Faults(**bad)
-    assert set(FAULT_NAMES) == {"rate_limit", "server_error", "timeout", "malformed_json", "truncated", "drop",
-                                "auth", "bad_request"}
+    assert set(FAULT_NAMES) == {
+        "rate_limit",
+        "server_error",
+        "timeout",
+        "malformed_json",
+        "truncated",
+        "drop",
+        "auth",
+        "bad_request",
+    }
 
 
 def test_latency_is_applied_concurrently_and_counted() -> None:
@@ -264,9 +283,26 @@ def test_latency_is_applied_concurrently_and_counted() -> None:
 
 def test_command_line_process() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "toolsynth.testing.server", "--port", "0", "--responder", "echo", "--seed", "1",
-         "--fault-script", "rate_limit,ok", "--latency", "fixed:0.01", "--fault-rate", "server_error=0.0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "toolsynth.testing.server",
+            "--port",
+            "0",
+            "--responder",
+            "echo",
+            "--seed",
+            "1",
+            "--fault-script",
+            "rate_limit,ok",
+            "--latency",
+            "fixed:0.01",
+            "--fault-rate",
+            "server_error=0.0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None
@@ -309,13 +345,21 @@ def lm_server() -> Iterator[OpenAICompatibleServer]:
         yield srv
 
 
-def predict(server: OpenAICompatibleServer, faults: Faults, num_retries: int = 0,
-            timeout: float | None = None) -> dspy.Prediction:
+def predict(
+    server: OpenAICompatibleServer, faults: Faults, num_retries: int = 0, timeout: float | None = None
+) -> dspy.Prediction:
     server.configure(faults=faults)
     server.reset_stats()
     kwargs: dict[str, Any] = {"timeout": timeout} if timeout is not None else {}
-    lm = dspy.LM("openai/toolsynth-test", api_base=server.url, api_key="test-key", engine="litellm", cache=False,
-                 num_retries=num_retries, **kwargs)
+    lm = dspy.LM(
+        "openai/toolsynth-test",
+        api_base=server.url,
+        api_key="test-key",
+        engine="litellm",
+        cache=False,
+        num_retries=num_retries,
+        **kwargs,
+    )
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
         return dspy.Predict(Sum)(question="2 + 2?")
 

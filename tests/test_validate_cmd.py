@@ -13,16 +13,30 @@ from toolsynth.cli import main
 GOOD = {
     "messages": [
         {"role": "user", "content": "Weather in Oslo?"},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "c1", "type": "function",
-             "function": {"name": "get_weather", "arguments": "{\"city\": \"Oslo\"}"}}]},
-        {"role": "tool", "tool_call_id": "c1", "name": "get_weather", "content": "{\"temp_c\": 3}"},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": "c1", "name": "get_weather", "content": '{"temp_c": 3}'},
         {"role": "assistant", "content": "It is 3 °C in Oslo."},
     ],
-    "tools": [{"type": "function", "function": {
-        "name": "get_weather", "description": "Current weather for a city.",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string", "description": "City"}},
-                       "required": ["city"]}}}],
+    "tools": [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Current weather for a city.",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"city": {"type": "string", "description": "City"}},
+                    "required": ["city"],
+                },
+            },
+        }
+    ],
 }
 
 

@@ -1,10 +1,10 @@
 """toolsynth: multi-turn function-calling training data with the BUTTON recipe, as typed DSPy programs.
 
-    import dspy
-    from toolsynth import ButtonProgram
-    dspy.configure(lm=dspy.LM("openai/gpt-4o-mini", engine="litellm"), adapter=dspy.JSONAdapter())
-    result = ButtonProgram()(chat="USER: What's the weather in Paris?\\nASSISTANT: ...")
-    result.samples, result.rejections
+import dspy
+from toolsynth import ButtonProgram
+dspy.configure(lm=dspy.LM("openai/gpt-4o-mini", engine="litellm"), adapter=dspy.JSONAdapter())
+result = ButtonProgram()(chat="USER: What's the weather in Paris?\\nASSISTANT: ...")
+result.samples, result.rejections
 """
 
 import os

@@ -29,12 +29,19 @@ def _add_program_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--language", help="write every sample in this language (default: the seed chat's)")
     g.add_argument("--expand", type=int, default=1, help="new scenarios per seed, besides the extracted one")
     g.add_argument("--tasks-per-scenario", type=int, default=1)
-    g.add_argument("--parallel-ratio", type=float, default=0.5,
-                   help="share of parallel-then-sequential compositions (the rest are sequential)")
+    g.add_argument(
+        "--parallel-ratio",
+        type=float,
+        default=0.5,
+        help="share of parallel-then-sequential compositions (the rest are sequential)",
+    )
     g.add_argument("--max-turns", type=int, default=8, help="assistant turns per conversation")
     g.add_argument("--max-attempts", type=int, default=3, help="attempts per stage, repairs included")
-    g.add_argument("--judge", action="store_true",
-                   help="final semantic gate: an LM judge checks each sample is complete and faithful")
+    g.add_argument(
+        "--judge",
+        action="store_true",
+        help="final semantic gate: an LM judge checks each sample is complete and faithful",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,8 +96,13 @@ def model_config(args: argparse.Namespace) -> Any:
 
     roles = {r: getattr(args, f"{r}_model") for r in ("assistant", "user", "tool", "judge")}
     return ModelConfig(
-        model=args.model, api_base=args.api_base, temperature=args.temperature, max_tokens=args.max_tokens,
-        timeout=args.timeout, role_models={k: v for k, v in roles.items() if v}, seed=args.seed,
+        model=args.model,
+        api_base=args.api_base,
+        temperature=args.temperature,
+        max_tokens=args.max_tokens,
+        timeout=args.timeout,
+        role_models={k: v for k, v in roles.items() if v},
+        seed=args.seed,
         cache=not args.no_cache,
     )
 
@@ -99,9 +111,15 @@ def build_program(args: argparse.Namespace, lms: dict[str, Any]) -> Any:
     from toolsynth.programs import ButtonProgram
 
     program = ButtonProgram(
-        expand=args.expand, tasks_per_scenario=args.tasks_per_scenario, parallel_ratio=args.parallel_ratio,
-        max_turns=args.max_turns, max_attempts=args.max_attempts, seed=args.seed, language=args.language,
-        role_lms={role: lm for role, lm in lms.items() if role != "generator"}, judge_samples=args.judge,
+        expand=args.expand,
+        tasks_per_scenario=args.tasks_per_scenario,
+        parallel_ratio=args.parallel_ratio,
+        max_turns=args.max_turns,
+        max_attempts=args.max_attempts,
+        seed=args.seed,
+        language=args.language,
+        role_lms={role: lm for role, lm in lms.items() if role != "generator"},
+        judge_samples=args.judge,
     )
     if args.program is not None:
         program.load(str(args.program))
@@ -129,21 +147,39 @@ def _synth(args: argparse.Namespace) -> int:
     missing = config.missing_credentials()
     if missing:
         for model, keys in sorted(missing.items()):
-            print(f"error: {model} needs {' or '.join(keys)} in the environment "
-                  "(for a local OpenAI-compatible server any non-empty value works). Nothing was run.", file=sys.stderr)
+            print(
+                f"error: {model} needs {' or '.join(keys)} in the environment "
+                "(for a local OpenAI-compatible server any non-empty value works). Nothing was run.",
+                file=sys.stderr,
+            )
         return EXIT_USAGE
     lms = config.build()
     program = build_program(args, lms)
     if config.is_demo and not args.quiet:
-        print("toolsynth: running on the offline demo model (no --model): samples are demo data, "
-              "not a real model's output.", file=sys.stderr)
+        print(
+            "toolsynth: running on the offline demo model (no --model): samples are demo data, "
+            "not a real model's output.",
+            file=sys.stderr,
+        )
     from toolsynth.execution import RetryPolicy
 
-    options = RunOptions(concurrency=args.concurrency, restart=args.restart, retry_rejected=args.retry_rejected,
-                         quiet=args.quiet, retry=RetryPolicy(retries=args.retries))
+    options = RunOptions(
+        concurrency=args.concurrency,
+        restart=args.restart,
+        retry_rejected=args.retry_rejected,
+        quiet=args.quiet,
+        retry=RetryPolicy(retries=args.retries),
+    )
     try:
-        manifest = run(items, program, args.output, lm=lms["generator"], models=config.describe(),
-                       options=options, total=len(items))
+        manifest = run(
+            items,
+            program,
+            args.output,
+            lm=lms["generator"],
+            models=config.describe(),
+            options=options,
+            total=len(items),
+        )
     except ConfigChanged as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -151,8 +187,10 @@ def _synth(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     counts = manifest["counts"]
-    print(f"{counts['inputs']} seeds → {counts['accepted']} samples, {counts['rejected']} rejections "
-          f"in {args.output}/ (samples.jsonl, rejected.jsonl, manifest.json)")
+    print(
+        f"{counts['inputs']} seeds → {counts['accepted']} samples, {counts['rejected']} rejections "
+        f"in {args.output}/ (samples.jsonl, rejected.jsonl, manifest.json)"
+    )
     return EXIT_OK
 
 

@@ -148,15 +148,21 @@ def _compose(inputs: Inputs, seed: int, parallel: bool) -> dict[str, Any]:
     if not parallel:
         then = domain.capability(rng.choice([b for a, b in domain.sequential if a == cap.name]))
         then_clause = then.render(then.fill(lang, rng), lang)
-        composite = (f"请{first_clause}，然后{then_clause}。" if lang == "zh"
-                     else f"Please {first_clause}, and then {then_clause}.")
+        composite = (
+            f"请{first_clause}，然后{then_clause}。"
+            if lang == "zh"
+            else f"Please {first_clause}, and then {then_clause}."
+        )
         return {"subsequent_task": _sentence(then_clause, lang), "composite_instruction": composite}
     partner_name, reasoning = rng.choice([(p, r) for a, p, r in domain.parallel if a == cap.name])
     partner = domain.capability(partner_name)
     partner_clause = partner.render(partner.fill(lang, rng, avoid=values), lang)
     reason_clause = reasoning.clause[lang]
-    composite = (f"请{first_clause}，并且{partner_clause}，然后{reason_clause}。" if lang == "zh"
-                 else f"Please {first_clause} and {partner_clause}, then {reason_clause}.")
+    composite = (
+        f"请{first_clause}，并且{partner_clause}，然后{reason_clause}。"
+        if lang == "zh"
+        else f"Please {first_clause} and {partner_clause}, then {reason_clause}."
+    )
     return {
         "parallel_task": _sentence(partner_clause, lang),
         "subsequent_task": _sentence(reason_clause, lang),
@@ -175,12 +181,17 @@ def _subtask_texts(inputs: Inputs) -> list[tuple[int, str]]:
 
 def _judge(inputs: Inputs, seed: int) -> dict[str, Any]:
     unknown = [
-        sid for sid, text in _subtask_texts(inputs)
+        sid
+        for sid, text in _subtask_texts(inputs)
         if _match_capability(text, language_of(text)) is None and _match_reasoning(text, language_of(text)) is None
     ]
     if unknown or not _subtask_texts(inputs):
-        return {"verdict": {"feasible": False,
-                            "reasons": f"Subtasks {unknown} are not concrete enough to map to a function call."}}
+        return {
+            "verdict": {
+                "feasible": False,
+                "reasons": f"Subtasks {unknown} are not concrete enough to map to a function call.",
+            }
+        }
     return {"verdict": {"feasible": True, "reasons": "Every subtask is concrete and the dependencies are real."}}
 
 
@@ -228,8 +239,10 @@ def _simulate_user(inputs: Inputs, seed: int) -> dict[str, Any]:
             return {"message": f"是{value}。" if lang == "zh" else f"It's {value}.", "task_complete": False}
         return {"message": task, "task_complete": False}
     if last.get("role") == "assistant" and content and not last.get("tool_calls"):
-        return {"message": "谢谢，这正是我需要的！" if lang == "zh" else "Thanks, that's all I needed!",
-                "task_complete": True}
+        return {
+            "message": "谢谢，这正是我需要的！" if lang == "zh" else "Thanks, that's all I needed!",
+            "task_complete": True,
+        }
     return {"message": "请继续。" if lang == "zh" else "Please go on.", "task_complete": False}
 
 
@@ -313,8 +326,11 @@ def _assistant(inputs: Inputs, seed: int) -> dict[str, Any]:
     if pending:
         return {"reply": {"content": "", "tool_calls": pending}}
     if not usable or (waiting and not done):
-        sorry = ("抱歉，我现有的工具无法完成这个请求。" if lang == "zh"
-                 else "I'm sorry, I can't do that with the tools I have.")
+        sorry = (
+            "抱歉，我现有的工具无法完成这个请求。"
+            if lang == "zh"
+            else "I'm sorry, I can't do that with the tools I have."
+        )
         return {"reply": {"content": sorry, "tool_calls": []}}
     parts = [_CAPABILITIES[d.name].summarize(d.arguments, d.result, lang) for d in done if d.name in _CAPABILITIES]
     reasoning = _match_reasoning(text, lang)
@@ -366,9 +382,13 @@ def _judge_sample(inputs: Inputs, seed: int) -> dict[str, Any]:
     values = [str(v) for d in _done_calls(conversation) for v in d.result.values() if isinstance(v, str | int | float)]
     accomplished = bool(answer) and bool(values)
     faithful = any(v in answer for v in values)
-    reasons = ("The final answer completes the task and quotes the tool results." if accomplished and faithful
-               else "The final answer does not use the tool results." if accomplished
-               else "The conversation does not end with an answer built on tool results.")
+    reasons = (
+        "The final answer completes the task and quotes the tool results."
+        if accomplished and faithful
+        else "The final answer does not use the tool results."
+        if accomplished
+        else "The conversation does not end with an answer built on tool results."
+    )
     return {"assessment": {"accomplished": accomplished, "faithful": faithful, "reasons": reasons}}
 
 
@@ -437,8 +457,9 @@ def reply_to(
     if "Outputs will be a JSON object" in system or not fields:
         return json.dumps(answer, ensure_ascii=False)
     # ChatAdapter format: one marked block per field.
-    blocks = [f"[[ ## {k} ## ]]\n{v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)}"
-              for k, v in answer.items()]
+    blocks = [
+        f"[[ ## {k} ## ]]\n{v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)}" for k, v in answer.items()
+    ]
     return "\n\n".join([*blocks, "[[ ## completed ## ]]"])
 
 
@@ -463,8 +484,11 @@ class DemoEngine:
             model=DEMO_MODEL_NAME,
             message=LMMessage.assistant([TextPart(text)]),
             finish_reason="stop",
-            usage=Usage(input_tokens=prompt_tokens, output_tokens=completion_tokens,
-                        total_tokens=prompt_tokens + completion_tokens),
+            usage=Usage(
+                input_tokens=prompt_tokens,
+                output_tokens=completion_tokens,
+                total_tokens=prompt_tokens + completion_tokens,
+            ),
         )
 
     def stream(self, request: Any) -> Any:

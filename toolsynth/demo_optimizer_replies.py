@@ -51,14 +51,18 @@ OPTIMIZER_HANDLERS: dict[frozenset[str], Callable[[Inputs, int], dict[str, Any]]
     frozenset({"shortened_instruction"}): lambda i, s: {"shortened_instruction": str(i.get("instruction", ""))},
     frozenset({"program_description"}): lambda i, s: {
         "program_description": "It synthesizes multi-turn tool-calling conversations from seed chats, stage by "
-                               "stage: scenarios, tasks, compositions, functions, then a simulated conversation."},
+        "stage: scenarios, tasks, compositions, functions, then a simulated conversation."
+    },
     frozenset({"module_description"}): lambda i, s: {
         "module_description": "One stage of the pipeline: it turns its inputs into the typed outputs the next "
-                              "stage reads."},
+        "stage reads."
+    },
     frozenset({"observations"}): lambda i, s: {
-        "observations": "The examples are short user/assistant chats that ask for help with a concrete task."},
+        "observations": "The examples are short user/assistant chats that ask for help with a concrete task."
+    },
     frozenset({"summary"}): lambda i, s: {
-        "summary": "Short seed chats, each a user asking an assistant for help with one concrete task."},
+        "summary": "Short seed chats, each a user asking an assistant for help with one concrete task."
+    },
 }
 
 

@@ -103,8 +103,10 @@ def retry_after_seconds(exc: BaseException) -> float | None:
     for _ in range(8):
         if seen is None:
             return None
-        for headers in (getattr(seen, "litellm_response_headers", None),
-                        getattr(getattr(seen, "response", None), "headers", None)):
+        for headers in (
+            getattr(seen, "litellm_response_headers", None),
+            getattr(getattr(seen, "response", None), "headers", None),
+        ):
             value = _header_seconds(headers)
             if value is not None:
                 return value
@@ -130,6 +132,8 @@ class PhaseLimitReached(Exception):
 
 
 _memo: ContextVar[StepMemo | None] = ContextVar("toolsynth_step_memo", default=None)
+
+
 class CallLimit:
     """The run-wide bound on LM calls in flight, with a gauge of how many are."""
 

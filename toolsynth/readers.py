@@ -15,9 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-_SHAREGPT_ROLES = {"human": "USER", "user": "USER", "gpt": "ASSISTANT", "assistant": "ASSISTANT",
-                   "function_call": "ASSISTANT (function call)", "observation": "FUNCTION RESPONSE",
-                   "system": "SYSTEM", "tool": "FUNCTION RESPONSE"}
+_SHAREGPT_ROLES = {
+    "human": "USER",
+    "user": "USER",
+    "gpt": "ASSISTANT",
+    "assistant": "ASSISTANT",
+    "function_call": "ASSISTANT (function call)",
+    "observation": "FUNCTION RESPONSE",
+    "system": "SYSTEM",
+    "tool": "FUNCTION RESPONSE",
+}
 
 
 @dataclass(frozen=True)
@@ -101,8 +108,9 @@ def parse_record(record: Any, path: str, where: str, default_id: str) -> Seed:
             raise bad("conversations", "must be a non-empty list of turns")
         chat = _sharegpt_transcript(record["conversations"], lambda f: bad(f, "each turn needs 'from' and 'value'"))
         return Seed(source_id, chat=chat, format="sharegpt", location=where)
-    raise bad("(record)", "expected one of 'chat' (glaive), 'messages' (OpenAI), 'conversations' (ShareGPT) "
-                          "or 'scenario'")
+    raise bad(
+        "(record)", "expected one of 'chat' (glaive), 'messages' (OpenAI), 'conversations' (ShareGPT) or 'scenario'"
+    )
 
 
 def _records(path: Path) -> Iterator[tuple[str, str, Any]]:
@@ -124,8 +132,11 @@ def _records(path: Path) -> Iterator[tuple[str, str, Any]]:
             try:
                 yield f"line {number}", str(number), json.loads(line)
             except json.JSONDecodeError as exc:
-                yield f"line {number}", str(number), SeedError(name, f"line {number}", "(line)",
-                                                               f"not valid JSON: {exc.msg} at column {exc.colno}")
+                yield (
+                    f"line {number}",
+                    str(number),
+                    SeedError(name, f"line {number}", "(line)", f"not valid JSON: {exc.msg} at column {exc.colno}"),
+                )
 
 
 def iter_seeds(path: str | Path) -> Iterator[Seed | SeedError]:

@@ -177,8 +177,14 @@ def _finish_bad(store: RunStore, views: JsonlViews, progress: Progress, position
         progress.done += 1
         progress.resumed += 1
         return
-    rejection = {"id": source_id, "source_id": source_id, "stage": "read", "codes": ["bad_record"],
-                 "message": str(error), "meta": {"field": error.field}}
+    rejection = {
+        "id": source_id,
+        "source_id": source_id,
+        "stage": "read",
+        "codes": ["bad_record"],
+        "message": str(error),
+        "meta": {"field": error.field},
+    }
     store.finish(source_id, position, [], [rejection])
     views.append([], [rejection])
     progress.done += 1
@@ -197,8 +203,13 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _manifest(
-    store: RunStore, description: dict[str, Any], digest: str, meter: UsageMeter, progress: Progress,
-    status: str, error: str | None,
+    store: RunStore,
+    description: dict[str, Any],
+    digest: str,
+    meter: UsageMeter,
+    progress: Progress,
+    status: str,
+    error: str | None,
 ) -> dict[str, Any]:
     seeds = accepted = rejected = bad = with_samples = 0
     by_stage: Counter[str] = Counter()
@@ -277,10 +288,12 @@ class _Reporter:
         p, usage = self.progress, self.meter.total()
         total = f"/{p.total}" if p.total is not None else ""
         cost = "n/a" if usage.cost is None else f"${usage.cost:.4f}"
-        return (f"seeds {p.done}{total} | accepted {p.accepted} | rejected {p.rejected} | "
-                f"calls in flight {self.limit.in_flight} | calls {usage.calls} | "
-                f"tokens {usage.prompt_tokens + usage.completion_tokens} | cost {cost} | "
-                f"{time.monotonic() - p.started:.0f}s")
+        return (
+            f"seeds {p.done}{total} | accepted {p.accepted} | rejected {p.rejected} | "
+            f"calls in flight {self.limit.in_flight} | calls {usage.calls} | "
+            f"tokens {usage.prompt_tokens + usage.completion_tokens} | cost {cost} | "
+            f"{time.monotonic() - p.started:.0f}s"
+        )
 
     def _print(self, final: bool = False) -> None:
         if self.stream is None:

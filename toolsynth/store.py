@@ -77,13 +77,19 @@ class RunStore:
     def finished(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT source_id FROM seeds")}
 
-    def finish(self, source_id: str, position: int, samples: list[dict[str, Any]],
-               rejections: list[dict[str, Any]]) -> None:
+    def finish(
+        self, source_id: str, position: int, samples: list[dict[str, Any]], rejections: list[dict[str, Any]]
+    ) -> None:
         retryable = any("lm_error" in r.get("codes", []) for r in rejections)
         self.db.execute(
             "INSERT OR REPLACE INTO seeds VALUES (?, ?, ?, ?, ?)",
-            (source_id, position, json.dumps(samples, ensure_ascii=False),
-             json.dumps(rejections, ensure_ascii=False), int(retryable)),
+            (
+                source_id,
+                position,
+                json.dumps(samples, ensure_ascii=False),
+                json.dumps(rejections, ensure_ascii=False),
+                int(retryable),
+            ),
         )
 
     def forget_rejected(self, only_retryable: bool = False) -> int:
@@ -137,7 +143,7 @@ def _append_all(path: Path, data: bytes) -> None:
     try:
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
     finally:
         os.close(fd)
 

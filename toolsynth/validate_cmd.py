@@ -51,8 +51,9 @@ def check_row(value: Any, fmt: str | None) -> list[Finding]:
     return check_sharegpt_row(value) if kind == "sharegpt" else check_sample(value)
 
 
-def validate_command(path: Path, *, fmt: str | None = None, as_json: bool = False,
-                     out: TextIO | None = None, err: TextIO | None = None) -> int:
+def validate_command(
+    path: Path, *, fmt: str | None = None, as_json: bool = False, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     if not path.is_file():
         print(f"error: {path}: no such file", file=err)
@@ -67,8 +68,9 @@ def validate_command(path: Path, *, fmt: str | None = None, as_json: bool = Fals
             with_warnings += any(f.severity == "warning" for f in findings)
             counts.update((f.severity, f.code) for f in findings)
             if as_json:
-                out.write(json.dumps({"row": index, "findings": [f.to_dict() for f in findings]},
-                                     ensure_ascii=False) + "\n")
+                out.write(
+                    json.dumps({"row": index, "findings": [f.to_dict() for f in findings]}, ensure_ascii=False) + "\n"
+                )
     except UnreadableInput as exc:
         print(f"error: {exc}", file=err)
         return EXIT_UNREADABLE

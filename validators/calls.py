@@ -36,8 +36,13 @@ def parse_arguments(arguments: Any, path: str = "arguments") -> tuple[dict[str, 
     if isinstance(arguments, dict):
         return arguments, []
     if not isinstance(arguments, str):
-        return None, [error("arguments_not_object", path,
-                            f"must be a JSON object (or a string holding one), not {type(arguments).__name__}")]
+        return None, [
+            error(
+                "arguments_not_object",
+                path,
+                f"must be a JSON object (or a string holding one), not {type(arguments).__name__}",
+            )
+        ]
     parsed, findings = _parse(arguments, path, "arguments_invalid_json")
     if findings:
         return None, findings
@@ -47,8 +52,13 @@ def parse_arguments(arguments: Any, path: str = "arguments") -> tuple[dict[str, 
         except JsonParseError:
             inner = None
         if isinstance(inner, (dict, list)):
-            return None, [error("arguments_double_encoded", path,
-                                "is a JSON string holding JSON text; encode the arguments object once")]
+            return None, [
+                error(
+                    "arguments_double_encoded",
+                    path,
+                    "is a JSON string holding JSON text; encode the arguments object once",
+                )
+            ]
     if not isinstance(parsed, dict):
         return None, [error("arguments_not_object", path, f"must be a JSON object, not {_json_kind(parsed)}")]
     return parsed, []
@@ -86,8 +96,11 @@ def _unknown_arguments(schema: dict[str, Any], arguments: dict[str, Any], path: 
         return []
     declared = schema["properties"]
     listed = ", ".join(map(str, declared)) or "none"
-    return [warning("argument_unknown", join_path(path, [key]), f"{key!r} is not a declared parameter ({listed})")
-            for key in arguments if key not in declared]
+    return [
+        warning("argument_unknown", join_path(path, [key]), f"{key!r} is not a declared parameter ({listed})")
+        for key in arguments
+        if key not in declared
+    ]
 
 
 def check_result(returns_schema: Any, result: Any, path: str = "result") -> list[Finding]:
@@ -101,8 +114,13 @@ def check_result(returns_schema: Any, result: Any, path: str = "result") -> list
         return []
     schema = normalize_schema(returns_schema)
     if not isinstance(schema, (dict, bool)):
-        return [error("returns_schema_invalid", path,
-                      f"the returns schema is {type(schema).__name__}, not a JSON Schema; result not checked")]
+        return [
+            error(
+                "returns_schema_invalid",
+                path,
+                f"the returns schema is {type(schema).__name__}, not a JSON Schema; result not checked",
+            )
+        ]
     if check_bounds(schema, path, "schema"):
         return [warning("result_unchecked", path, "the returns schema is too large; result not checked")]
     text = result if isinstance(result, str) else None

@@ -56,6 +56,7 @@ class Subtask:
 
 # --- reading the row -----------------------------------------------------------------------------
 
+
 def collect_calls(messages: list[Any]) -> list[Call]:
     """Every well-formed call, in order, joined with the tool message that answers it."""
     calls: list[Call] = []
@@ -134,6 +135,7 @@ def _has_cycle(subtasks: list[Subtask]) -> bool:
 
 # --- value matching (the heuristics) -------------------------------------------------------------
 
+
 def leaf_values(value: Any) -> list[str | float]:
     """Strings and numbers inside a JSON value (booleans and nulls carry no identifying data)."""
     out: list[str | float] = []
@@ -208,6 +210,7 @@ def text_uses(text: str, value: Any) -> bool:
 
 # --- the checks ----------------------------------------------------------------------------------
 
+
 def _function_deps(subtask: Subtask, by_id: dict[int, Subtask]) -> set[int]:
     """Ids of the subtasks with functions that ``subtask`` depends on, looking through pure-reasoning ones."""
     out: set[int] = set()
@@ -238,8 +241,9 @@ def _assign(subtasks: list[Subtask], calls: list[Call]) -> tuple[dict[int, Call]
             continue
         candidates = by_name.get(s.function, [])
         if not candidates:
-            findings.append(error("subtask_not_served", s.path,
-                                  f"subtask {s.id} needs a call to {s.function!r}, and there is none"))
+            findings.append(
+                error("subtask_not_served", s.path, f"subtask {s.id} needs a call to {s.function!r}, and there is none")
+            )
             continue
         k = used.get(s.function, 0)
         served[s.id] = candidates[min(k, len(candidates) - 1)]
@@ -259,14 +263,28 @@ def _order_and_flow(subtasks: list[Subtask], served: dict[int, Call]) -> list[Fi
             if needed is None or needed is call:
                 continue
             if needed.result_message is None or call.message < needed.result_message:
-                findings.append(error("dependency_order_violated", call.path,
-                                      f"subtask {s.id} ({s.function}) is called before the result of subtask {d} "
-                                      f"({needed.name}, {needed.path}) it depends on"))
-            elif d in s.depends_on and call.arguments is not None and needed.result is not None \
-                    and not values_flow(needed.result, call.arguments):
-                findings.append(warning("data_flow_missing", f"{call.path}.function.arguments",
-                                        f"heuristic: no value from the result of subtask {d} ({needed.name}) "
-                                        f"appears in the arguments of subtask {s.id} ({s.function})"))
+                findings.append(
+                    error(
+                        "dependency_order_violated",
+                        call.path,
+                        f"subtask {s.id} ({s.function}) is called before the result of subtask {d} "
+                        f"({needed.name}, {needed.path}) it depends on",
+                    )
+                )
+            elif (
+                d in s.depends_on
+                and call.arguments is not None
+                and needed.result is not None
+                and not values_flow(needed.result, call.arguments)
+            ):
+                findings.append(
+                    warning(
+                        "data_flow_missing",
+                        f"{call.path}.function.arguments",
+                        f"heuristic: no value from the result of subtask {d} ({needed.name}) "
+                        f"appears in the arguments of subtask {s.id} ({s.function})",
+                    )
+                )
     return findings
 
 
@@ -293,9 +311,14 @@ def _parallel_groups(subtasks: list[Subtask], served: dict[int, Call]) -> list[F
         calls = [served[m] for m in sorted(members) if m in served]
         messages = sorted({c.message for c in calls})
         if len(calls) >= 2 and len(messages) > 1:
-            findings.append(warning("parallel_not_grouped", calls[0].path,
-                                    f"independent subtasks {sorted(members)} (step {lv + 1}) are called in "
-                                    f"{len(messages)} assistant messages; issue them together as parallel calls"))
+            findings.append(
+                warning(
+                    "parallel_not_grouped",
+                    calls[0].path,
+                    f"independent subtasks {sorted(members)} (step {lv + 1}) are called in "
+                    f"{len(messages)} assistant messages; issue them together as parallel calls",
+                )
+            )
     return findings
 
 
@@ -311,8 +334,13 @@ def _final_answer(messages: list[Any], calls: list[Call]) -> list[Finding]:
         return []
     if any(text_uses(text, r) for r in results):
         return []
-    return [warning("final_answer_ignores_results", f"messages[{len(messages) - 1}].content",
-                    "heuristic: the final answer repeats no value from any tool result")]
+    return [
+        warning(
+            "final_answer_ignores_results",
+            f"messages[{len(messages) - 1}].content",
+            "heuristic: the final answer repeats no value from any tool result",
+        )
+    ]
 
 
 def check_composition(messages: Any, meta: Any, tools: Any = None) -> list[Finding]:
@@ -326,8 +354,9 @@ def check_composition(messages: Any, meta: Any, tools: Any = None) -> list[Findi
         declared = function_map(tools)
         for s in subtasks:
             if s.function is not None and s.function not in declared:
-                findings.append(error("subtask_function_unknown", f"{s.path}.function",
-                                      f"{s.function!r} is not a declared tool"))
+                findings.append(
+                    error("subtask_function_unknown", f"{s.path}.function", f"{s.function!r} is not a declared tool")
+                )
     calls = collect_calls(messages)
     served, unserved = _assign(subtasks, calls)
     findings += unserved + _order_and_flow(subtasks, served)

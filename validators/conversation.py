@@ -42,8 +42,11 @@ class _State:
 
     def flush(self, before: str) -> None:
         for call_id, (name, where) in self.pending.items():
-            self.findings.append(error("tool_call_unanswered", where,
-                                       f"call {call_id!r} to {name!r} has no tool message before {before}"))
+            self.findings.append(
+                error(
+                    "tool_call_unanswered", where, f"call {call_id!r} to {name!r} has no tool message before {before}"
+                )
+            )
         self.pending.clear()
 
 
@@ -64,8 +67,9 @@ def check_conversation(messages: Any, tools: Any) -> list[Finding]:
             continue
         role = msg.get("role")
         if role not in ROLES:
-            state.findings.append(error("role_invalid", f"{path}.role",
-                                        f"{shorten(repr(role), 40)} is not one of {', '.join(ROLES)}"))
+            state.findings.append(
+                error("role_invalid", f"{path}.role", f"{shorten(repr(role), 40)} is not one of {', '.join(ROLES)}")
+            )
             prev_role = None
             continue
         if role != "tool" and state.pending:
@@ -76,11 +80,17 @@ def check_conversation(messages: Any, tools: Any) -> list[Finding]:
         elif not started:
             started = True
             if role != "user":
-                state.findings.append(error("first_message_not_user", path,
-                                            f"the conversation must open with a user message, not {role}"))
+                state.findings.append(
+                    error("first_message_not_user", path, f"the conversation must open with a user message, not {role}")
+                )
         if role == "user" and prev_role in ("user", "tool"):
-            state.findings.append(error("role_order_invalid", path,
-                                        f"a user message after a {prev_role} message: the assistant must answer first"))
+            state.findings.append(
+                error(
+                    "role_order_invalid",
+                    path,
+                    f"a user message after a {prev_role} message: the assistant must answer first",
+                )
+            )
         _check_content(msg, path, role, state)
         if role == "assistant":
             _check_assistant(msg, path, state)
@@ -96,8 +106,13 @@ def _check_content(msg: dict[str, Any], path: str, role: str, state: _State) -> 
     content = msg.get("content")
     text = message_text(content)
     if text is None:
-        state.findings.append(error("content_invalid", f"{path}.content",
-                                    f"must be a string (or a list of text parts), not {type(content).__name__}"))
+        state.findings.append(
+            error(
+                "content_invalid",
+                f"{path}.content",
+                f"must be a string (or a list of text parts), not {type(content).__name__}",
+            )
+        )
     elif role == "user" and not text.strip():
         state.findings.append(error("user_message_empty", f"{path}.content", "the user says nothing"))
 
@@ -107,8 +122,9 @@ def _check_assistant(msg: dict[str, Any], path: str, state: _State) -> None:
     if calls is None:
         calls = []
     if not isinstance(calls, list):
-        state.findings.append(error("tool_calls_invalid", f"{path}.tool_calls",
-                                    f"must be a list of calls, not {type(calls).__name__}"))
+        state.findings.append(
+            error("tool_calls_invalid", f"{path}.tool_calls", f"must be a list of calls, not {type(calls).__name__}")
+        )
         calls = []
     text = message_text(msg.get("content"))
     if not calls and not (text or "").strip():
@@ -135,8 +151,9 @@ def _check_call(call: Any, path: str, state: _State) -> None:
     if not isinstance(call_id, str) or not call_id:
         out.append(error("tool_call_id_missing", f"{path}.id", "a call needs a non-empty string id"))
     elif call_id in state.issued:
-        out.append(error("tool_call_id_duplicate", f"{path}.id",
-                         f"id {call_id!r} is already used by {state.issued[call_id]}"))
+        out.append(
+            error("tool_call_id_duplicate", f"{path}.id", f"id {call_id!r} is already used by {state.issued[call_id]}")
+        )
     else:
         state.issued[call_id] = path
         state.pending[call_id] = (name, path)
@@ -149,8 +166,13 @@ def _check_call(call: Any, path: str, state: _State) -> None:
         return
     if name not in state.specs:
         known = ", ".join(state.specs) or "none"
-        out.append(error("call_unknown_function", f"{path}.function.name",
-                         f"{shorten(name, 80)!r} is not a declared tool ({shorten(known, 160)})"))
+        out.append(
+            error(
+                "call_unknown_function",
+                f"{path}.function.name",
+                f"{shorten(name, 80)!r} is not a declared tool ({shorten(known, 160)})",
+            )
+        )
         return
     args_path = f"{path}.function.arguments"
     if "arguments" not in fn:
@@ -165,8 +187,9 @@ def _check_tool(msg: dict[str, Any], path: str, state: _State) -> None:
     out = state.findings
     call_id = msg.get("tool_call_id")
     if not isinstance(call_id, str) or not call_id:
-        out.append(error("tool_call_id_missing", f"{path}.tool_call_id",
-                         "a tool message must name the call it answers"))
+        out.append(
+            error("tool_call_id_missing", f"{path}.tool_call_id", "a tool message must name the call it answers")
+        )
         return
     if call_id in state.pending:
         call_name, _ = state.pending.pop(call_id)
@@ -177,15 +200,25 @@ def _check_tool(msg: dict[str, Any], path: str, state: _State) -> None:
     else:
         issued = state.issued.get(call_id)
         where = f" (issued at {issued}, but answers must directly follow their call)" if issued else ""
-        out.append(error("tool_message_orphan", f"{path}.tool_call_id",
-                         f"answers {shorten(call_id, 60)!r}, which is not a pending call{where}"))
+        out.append(
+            error(
+                "tool_message_orphan",
+                f"{path}.tool_call_id",
+                f"answers {shorten(call_id, 60)!r}, which is not a pending call{where}",
+            )
+        )
         return
     name = msg.get("name")
     if name is None:
         out.append(warning("tool_name_missing", f"{path}.name", f"name the function answered ({call_name!r})"))
     elif call_name is not None and name != call_name:
-        out.append(error("tool_name_mismatch", f"{path}.name",
-                         f"{shorten(repr(name), 60)} answers call {call_id!r}, which called {call_name!r}"))
+        out.append(
+            error(
+                "tool_name_mismatch",
+                f"{path}.name",
+                f"{shorten(repr(name), 60)} answers call {call_id!r}, which called {call_name!r}",
+            )
+        )
     content = msg.get("content")
     if content is None or (isinstance(content, str) and not content.strip()):
         out.append(warning("tool_result_empty", f"{path}.content", "the tool returned nothing"))

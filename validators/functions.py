@@ -37,13 +37,26 @@ from toolsynth.validators.limits import (
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 JSON_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
 
-_SCHEMA_ONE = ("additionalProperties", "additionalItems", "not", "if", "then", "else", "contains",
-               "propertyNames", "unevaluatedItems", "unevaluatedProperties", "contentSchema", "items")
+_SCHEMA_ONE = (
+    "additionalProperties",
+    "additionalItems",
+    "not",
+    "if",
+    "then",
+    "else",
+    "contains",
+    "propertyNames",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+    "contentSchema",
+    "items",
+)
 _SCHEMA_MAP = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependencies")
 _SCHEMA_LIST = ("allOf", "anyOf", "oneOf", "prefixItems", "items")
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
 
 def matches_type(value: Any, json_type: str) -> bool:
     """Whether a JSON value is of a JSON Schema type (unknown type names match nothing)."""
@@ -53,7 +66,8 @@ def matches_type(value: Any, json_type: str) -> bool:
         return isinstance(value, bool)
     if json_type == "integer":
         return (isinstance(value, int) and not isinstance(value, bool)) or (
-            isinstance(value, float) and value.is_integer())
+            isinstance(value, float) and value.is_integer()
+        )
     if json_type == "number":
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if json_type == "string":
@@ -108,12 +122,18 @@ def unwrap_tool(tool: Any, path: str) -> tuple[Any, str]:
 
 # --- schema checks -------------------------------------------------------------------------------
 
+
 def _meta_findings(schema: Any, path: str, code: str) -> list[Finding]:
     cls, unknown = validator_class(schema)
     findings: list[Finding] = []
     if unknown is not None:
-        findings.append(warning("schema_dialect_unknown", join_path(path, ["$schema"]),
-                                f"unknown $schema {shorten(unknown, 80)!r}; checked as Draft 2020-12"))
+        findings.append(
+            warning(
+                "schema_dialect_unknown",
+                join_path(path, ["$schema"]),
+                f"unknown $schema {shorten(unknown, 80)!r}; checked as Draft 2020-12",
+            )
+        )
     try:
         meta = cls(cls.META_SCHEMA, registry=refusing_registry([]))
         for n, err in enumerate(meta.iter_errors(schema)):
@@ -137,8 +157,12 @@ def _names_unknown_type(value: Any) -> bool:
 
 def _ref_findings(schema: dict[str, Any], path: str) -> list[Finding]:
     """Every ``$ref``/``$dynamicRef`` resolves inside the schema (or to a known meta-schema); nothing is fetched."""
-    refs = [(where, node[key], base) for where, node, base in subschemas(schema, path)
-            for key in ("$ref", "$dynamicRef") if isinstance(node.get(key), str)]
+    refs = [
+        (where, node[key], base)
+        for where, node, base in subschemas(schema, path)
+        for key in ("$ref", "$dynamicRef")
+        if isinstance(node.get(key), str)
+    ]
     if not refs:
         return []
     findings: list[Finding] = []
@@ -156,8 +180,13 @@ def _ref_findings(schema: dict[str, Any], path: str) -> list[Finding]:
                 findings.append(error("ref_cycle", where, f"$ref {shorten(ref, 120)!r} leads back to itself"))
         except Unresolvable:
             if len(refused) > before:
-                findings.append(error("remote_ref", where,
-                                      f"$ref {shorten(ref, 120)!r} points outside the schema; it is never fetched"))
+                findings.append(
+                    error(
+                        "remote_ref",
+                        where,
+                        f"$ref {shorten(ref, 120)!r} points outside the schema; it is never fetched",
+                    )
+                )
             else:
                 findings.append(error("ref_unresolvable", where, f"$ref {shorten(ref, 120)!r} resolves to nothing"))
         except Exception as exc:
@@ -196,8 +225,13 @@ def _keyword_findings(node: dict[str, Any], where: str) -> list[Finding]:
     if isinstance(props, dict) and isinstance(required, list) and "patternProperties" not in node:
         for name in required:
             if isinstance(name, str) and name not in props:
-                findings.append(error("required_not_in_properties", join_path(where, ["required"]),
-                                      f"{name!r} is required but not among the properties"))
+                findings.append(
+                    error(
+                        "required_not_in_properties",
+                        join_path(where, ["required"]),
+                        f"{name!r} is required but not among the properties",
+                    )
+                )
     types = declared_types(node)
     enum = node.get("enum")
     if isinstance(enum, list):
@@ -206,11 +240,21 @@ def _keyword_findings(node: dict[str, Any], where: str) -> list[Finding]:
         elif types is not None:
             for i, value in enumerate(enum):
                 if not any(matches_type(value, t) for t in types):
-                    findings.append(error("enum_type_mismatch", join_path(where, ["enum", i]),
-                                          f"{shorten(repr(value), 60)} is not of type {' or '.join(types)}"))
+                    findings.append(
+                        error(
+                            "enum_type_mismatch",
+                            join_path(where, ["enum", i]),
+                            f"{shorten(repr(value), 60)} is not of type {' or '.join(types)}",
+                        )
+                    )
     if "default" in node and types is not None and not any(matches_type(node["default"], t) for t in types):
-        findings.append(warning("default_type_mismatch", join_path(where, ["default"]),
-                                f"default {shorten(repr(node['default']), 60)} is not of type {' or '.join(types)}"))
+        findings.append(
+            warning(
+                "default_type_mismatch",
+                join_path(where, ["default"]),
+                f"default {shorten(repr(node['default']), 60)} is not of type {' or '.join(types)}",
+            )
+        )
     findings += _pattern_findings(node.get("pattern"), join_path(where, ["pattern"]))
     if isinstance(node.get("patternProperties"), dict):
         for key in node["patternProperties"]:
@@ -235,12 +279,18 @@ def check_schema(schema: Any, path: str, invalid_code: str) -> list[Finding]:
 
 # --- function specs ------------------------------------------------------------------------------
 
+
 def _name_findings(name: Any, path: str) -> list[Finding]:
     if not isinstance(name, str) or not name:
         return [error("function_name_missing", path, "a function needs a non-empty string name")]
     if not NAME_RE.match(name):
-        return [error("function_name_invalid", path,
-                      f"{shorten(name, 80)!r} is not an identifier (letters, digits, _ or -; at most 64)")]
+        return [
+            error(
+                "function_name_invalid",
+                path,
+                f"{shorten(name, 80)!r} is not an identifier (letters, digits, _ or -; at most 64)",
+            )
+        ]
     return []
 
 
@@ -252,8 +302,9 @@ def check_function_spec(spec: Any, path: str = "function") -> list[Finding]:
     findings = _name_findings(spec.get("name"), f"{path}.name")
     description = spec.get("description")
     if not isinstance(description, str) or not description.strip():
-        findings.append(error("function_description_missing", f"{path}.description",
-                              "say what the function does in a description"))
+        findings.append(
+            error("function_description_missing", f"{path}.description", "say what the function does in a description")
+        )
     if "parameters" in spec:
         findings += _parameters_findings(spec["parameters"], f"{path}.parameters")
     if "returns" in spec:
@@ -273,8 +324,13 @@ def _parameters_findings(params: Any, path: str) -> list[Finding]:
         for name, prop in props.items():
             text = prop.get("description") if isinstance(prop, dict) else None
             if isinstance(prop, dict) and not (isinstance(text, str) and text.strip()):
-                findings.append(warning("parameter_description_missing", join_path(path, ["properties", name]),
-                                        f"parameter {name!r} has no description"))
+                findings.append(
+                    warning(
+                        "parameter_description_missing",
+                        join_path(path, ["properties", name]),
+                        f"parameter {name!r} has no description",
+                    )
+                )
     return findings
 
 
@@ -292,8 +348,13 @@ def check_function_specs(specs: Any, path: str = "tools", *, dialects: bool = Fa
         where = f"{path}[{i}]"
         is_wrapper = isinstance(tool, dict) and "function" in tool and "name" not in tool
         if is_wrapper and tool.get("type") != "function":
-            findings.append(error("tool_type_invalid", f"{where}.type",
-                                      f'a tool wrapper needs "type": "function" (got {tool.get("type")!r})'))
+            findings.append(
+                error(
+                    "tool_type_invalid",
+                    f"{where}.type",
+                    f'a tool wrapper needs "type": "function" (got {tool.get("type")!r})',
+                )
+            )
         inner, inner_path = unwrap_tool(tool, where)
         if dialects:
             normalized, notes = normalize_function_spec(inner, inner_path)
@@ -305,8 +366,13 @@ def check_function_specs(specs: Any, path: str = "tools", *, dialects: bool = Fa
         name = inner.get("name") if isinstance(inner, dict) else None
         if isinstance(name, str):
             if name in seen:
-                findings.append(error("function_name_duplicate", f"{inner_path}.name",
-                                      f"{name!r} is already declared at {path}[{seen[name]}]"))
+                findings.append(
+                    error(
+                        "function_name_duplicate",
+                        f"{inner_path}.name",
+                        f"{name!r} is already declared at {path}[{seen[name]}]",
+                    )
+                )
             else:
                 seen[name] = i
     return findings
@@ -326,8 +392,15 @@ def function_map(specs: Any) -> dict[str, dict[str, Any]]:
 # --- dialects ------------------------------------------------------------------------------------
 
 TYPE_ALIASES: dict[str, str | None] = {
-    "dict": "object", "float": "number", "tuple": "array", "any": None,  # BFCL
-    "int": "integer", "str": "string", "bool": "boolean", "list": "array", "double": "number",
+    "dict": "object",
+    "float": "number",
+    "tuple": "array",
+    "any": None,  # BFCL
+    "int": "integer",
+    "str": "string",
+    "bool": "boolean",
+    "list": "array",
+    "double": "number",
 }
 
 
@@ -345,8 +418,9 @@ def _aliased_types(schema: Any) -> tuple[Any, list[str]]:
         names = t if isinstance(t, list) else [t]
         if any(isinstance(x, str) and x in TYPE_ALIASES for x in names):
             mapped = [TYPE_ALIASES.get(x, x) if isinstance(x, str) else x for x in names]
-            changes.extend(f"{x!r}→{TYPE_ALIASES[x] or 'no type'!r}" for x in names
-                           if isinstance(x, str) and x in TYPE_ALIASES)
+            changes.extend(
+                f"{x!r}→{TYPE_ALIASES[x] or 'no type'!r}" for x in names if isinstance(x, str) and x in TYPE_ALIASES
+            )
             if None in mapped:
                 del out["type"]
             else:
@@ -443,4 +517,3 @@ def normalize_schema(schema: Any) -> Any:
     if _is_flat_map(schema):
         schema = {"type": "object", "properties": schema}
     return _aliased_types(schema)[0]
-

@@ -70,8 +70,13 @@ def check_bounds(value: Any, path: str, what: str) -> list[Finding]:
     if size.depth > max_depth:
         return [error(f"{prefix}_too_deep", path, f"nests deeper than {max_depth} levels; not validated")]
     if size.exceeded:
-        return [error(f"{prefix}_too_large", path,
-                      f"has more than {max_nodes} values or {MAX_TEXT_CHARS} characters; not validated")]
+        return [
+            error(
+                f"{prefix}_too_large",
+                path,
+                f"has more than {max_nodes} values or {MAX_TEXT_CHARS} characters; not validated",
+            )
+        ]
     return []
 
 
@@ -328,9 +333,7 @@ def _guarded_pattern(validator: Any, pattern: Any, instance: Any, schema: Any) -
         yield ValidationError(f"{shorten(instance, 80)!r} does not match {shorten(pattern, 80)!r}")
 
 
-def _guarded_pattern_properties(
-    validator: Any, patterns: Any, instance: Any, schema: Any
-) -> Iterator[ValidationError]:
+def _guarded_pattern_properties(validator: Any, patterns: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
     if not (isinstance(patterns, dict) and validator.is_type(instance, "object")):
         return
     for pattern, subschema in patterns.items():

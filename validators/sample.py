@@ -94,8 +94,10 @@ def _sharegpt_tools(raw: Any) -> tuple[list[dict[str, Any]] | None, list[Finding
             return None, [error("sharegpt_tools_invalid", "tools", shorten(f"tools text {exc}"))]
     if not isinstance(raw, list):
         return None, [error("sharegpt_tools_invalid", "tools", "must be a JSON list of function objects")]
-    return [t if isinstance(t, dict) and "function" in t and "name" not in t
-            else {"type": "function", "function": t} for t in raw], []
+    return [
+        t if isinstance(t, dict) and "function" in t and "name" not in t else {"type": "function", "function": t}
+        for t in raw
+    ], []
 
 
 def _calls_from(value: str, path: str, counter: int) -> tuple[list[dict[str, Any]], list[Finding]]:
@@ -111,8 +113,9 @@ def _calls_from(value: str, path: str, counter: int) -> tuple[list[dict[str, Any
         arguments = item.get("arguments", {})
         text = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
         counter += 1
-        calls.append({"id": f"call_{counter}", "type": "function",
-                      "function": {"name": item["name"], "arguments": text}})
+        calls.append(
+            {"id": f"call_{counter}", "type": "function", "function": {"name": item["name"], "arguments": text}}
+        )
     return calls, []
 
 
@@ -145,8 +148,9 @@ def sharegpt_to_openai(row: Any) -> tuple[dict[str, Any] | None, list[Finding]]:
             messages += _observations(value, waiting, k)
         else:
             known = "human, gpt, function_call, observation or system"
-            findings.append(error("sharegpt_role_invalid", f"{path}.from",
-                                  f"{shorten(repr(source), 40)} is not one of {known}"))
+            findings.append(
+                error("sharegpt_role_invalid", f"{path}.from", f"{shorten(repr(source), 40)} is not one of {known}")
+            )
     out: dict[str, Any] = {"id": row.get("id"), "messages": messages}
     if tools is not None:
         out["tools"] = tools
@@ -161,8 +165,10 @@ def _observations(value: str, waiting: list[tuple[str, str]], k: int) -> list[di
         except JsonParseError:
             parts = None
         if isinstance(parts, list) and len(parts) == len(waiting):
-            out = [{"role": "tool", "tool_call_id": cid, "name": name, "content": json.dumps(part, ensure_ascii=False)}
-                   for (cid, name), part in zip(waiting, parts, strict=True)]
+            out = [
+                {"role": "tool", "tool_call_id": cid, "name": name, "content": json.dumps(part, ensure_ascii=False)}
+                for (cid, name), part in zip(waiting, parts, strict=True)
+            ]
             waiting.clear()
             return out
     if not waiting:

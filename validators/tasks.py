@@ -81,8 +81,9 @@ def check_subtasks(subtasks: Any, instruction: Any, path: str = "composite") -> 
         findings += check_text(text, f"{path}.subtasks[{i}].instruction", max_words=MAX_TASK_WORDS)
         for dep in getattr(subtasks[i], "depends_on", []):
             if dep not in ids or (isinstance(sid, int) and dep >= sid):
-                findings.append(error("dependency_invalid", f"{path}.subtasks[{i}].depends_on",
-                                      f"{dep} is not an earlier subtask"))
+                findings.append(
+                    error("dependency_invalid", f"{path}.subtasks[{i}].depends_on", f"{dep} is not an earlier subtask")
+                )
     findings += check_distinct(texts, f"{path}.subtasks")
     if not any(getattr(s, "depends_on", []) for s in subtasks):
         findings.append(warning("composite_not_compositional", f"{path}.subtasks", "no subtask uses another's result"))

@@ -11,8 +11,11 @@ WEATHER = {
     "function": {
         "name": "get_weather",
         "description": "Current weather of a city.",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string", "description": "City name"}},
-                       "required": ["city"]},
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string", "description": "City name"}},
+            "required": ["city"],
+        },
     },
 }
 PACKING = {
@@ -20,14 +23,18 @@ PACKING = {
     "function": {
         "name": "suggest_packing",
         "description": "What to pack for a weather condition.",
-        "parameters": {"type": "object",
-                       "properties": {"condition": {"type": "string", "description": "e.g. rain"}},
-                       "required": ["condition"]},
+        "parameters": {
+            "type": "object",
+            "properties": {"condition": {"type": "string", "description": "e.g. rain"}},
+            "required": ["condition"],
+        },
     },
 }
 RETURNS = {
-    "get_weather": {"type": "object", "properties": {"city": {"type": "string"}, "temperature": {"type": "number"},
-                                                     "condition": {"type": "string"}}},
+    "get_weather": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "temperature": {"type": "number"}, "condition": {"type": "string"}},
+    },
     "suggest_packing": {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "string"}}}},
 }
 WEATHER_RESULT = {"city": "Lisbon", "temperature": 14, "condition": "rain"}
@@ -52,8 +59,11 @@ def complete_row() -> dict[str, Any]:
             {"role": "user", "content": "Check the weather in Lisbon, then tell me what to pack for it."},
             {"role": "assistant", "content": None, "tool_calls": [call("c1", "get_weather", {"city": "Lisbon"})]},
             tool("c1", "get_weather", WEATHER_RESULT),
-            {"role": "assistant", "content": None,
-             "tool_calls": [call("c2", "suggest_packing", {"condition": "rain"})]},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [call("c2", "suggest_packing", {"condition": "rain"})],
+            },
             tool("c2", "suggest_packing", PACKING_RESULT),
             {"role": "assistant", "content": "Lisbon has rain at 14 °C, so pack an umbrella and a raincoat."},
         ],
@@ -64,8 +74,12 @@ def complete_row() -> dict[str, Any]:
             "scenario": "A traveller packing for a trip.",
             "subtasks": [
                 {"id": 1, "instruction": "Check the weather in Lisbon.", "depends_on": [], "function": "get_weather"},
-                {"id": 2, "instruction": "Suggest what to pack for that weather.", "depends_on": [1],
-                 "function": "suggest_packing"},
+                {
+                    "id": 2,
+                    "instruction": "Suggest what to pack for that weather.",
+                    "depends_on": [1],
+                    "function": "suggest_packing",
+                },
             ],
             "function_returns": RETURNS,
         },

@@ -17,8 +17,22 @@ from toolsynth.evals.metrics import assess
 from toolsynth.evals.optimize import OptimizerSettings, compile_program, estimate_calls
 from toolsynth.programs import ButtonProgram
 
-TINY = ["--train-limit", "2", "--dev-limit", "1", "--demos", "1", "--candidates", "3", "--trials", "1",
-        "--metric-calls", "4", "--threads", "2"]
+TINY = [
+    "--train-limit",
+    "2",
+    "--dev-limit",
+    "1",
+    "--demos",
+    "1",
+    "--candidates",
+    "3",
+    "--trials",
+    "1",
+    "--metric-calls",
+    "4",
+    "--threads",
+    "2",
+]
 
 
 def run_loaded(path: Path) -> ButtonProgram:
@@ -108,9 +122,14 @@ def test_gepa_reflects_on_feedback_and_the_new_instruction_is_saved(tmp_path: Pa
     program = ButtonProgram()
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
         before = assess(program(**train[0].inputs())).score
-        compiled = compile_program(program, "gepa", train, stage="conversation.assistant",
-                                   settings=OptimizerSettings(metric_calls=12, threads=2),
-                                   reflection_lm=demo_optimizer_lm(0))
+        compiled = compile_program(
+            program,
+            "gepa",
+            train,
+            stage="conversation.assistant",
+            settings=OptimizerSettings(metric_calls=12, threads=2),
+            reflection_lm=demo_optimizer_lm(0),
+        )
         after = assess(compiled(**train[0].inputs())).score
     assert before < after == 1.0
     instruction = compiled.conversation.assistant.predict.signature.instructions

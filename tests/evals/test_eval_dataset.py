@@ -25,8 +25,11 @@ def test_shipped_evalset_loads_with_inputs_and_splits() -> None:
 
 def test_a_seeds_file_without_split_is_all_dev(tmp_path: Path) -> None:
     path = tmp_path / "seeds.jsonl"
-    records = [{"id": "a", "chat": "USER: weather in Rome?"}, {"scenario": "Someone plans a trip."},
-               {"id": "c", "split": "train", "messages": [{"role": "user", "content": "100 USD in EUR?"}]}]
+    records = [
+        {"id": "a", "chat": "USER: weather in Rome?"},
+        {"scenario": "Someone plans a trip."},
+        {"id": "c", "split": "train", "messages": [{"role": "user", "content": "100 USD in EUR?"}]},
+    ]
     path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
     dev = load_examples(path, split="dev")
     assert [e.source_id for e in dev] == ["a", "2"]

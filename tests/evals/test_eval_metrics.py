@@ -59,8 +59,9 @@ def test_unused_result_lowers_completeness_and_names_it() -> None:
 
 def test_reasoning_subtask_needs_a_final_answer_that_reasons() -> None:
     row = complete_row()
-    row["meta"]["subtasks"].append({"id": 3, "instruction": "Say whether an umbrella is worth carrying.",
-                                    "depends_on": [1, 2], "function": None})
+    row["meta"]["subtasks"].append(
+        {"id": 3, "instruction": "Say whether an umbrella is worth carrying.", "depends_on": [1, 2], "function": None}
+    )
     assert score_row(row).completeness == 1.0  # "umbrella" and the results are in the answer
     row["messages"][-1] = {"role": "assistant", "content": "Lisbon: rain, 14 °C. Pack a raincoat."}
     s = score_row(row)
@@ -88,8 +89,13 @@ def test_prediction_score_is_the_mean_over_samples() -> None:
 
 
 def test_no_samples_scores_zero_with_rejection_stages_and_codes() -> None:
-    rejection = Rejection(id="s-t0", source_id="s", stage="GenerateFunctions", codes=["function_name_invalid"],
-                          message="gave up after 3 attempts")
+    rejection = Rejection(
+        id="s-t0",
+        source_id="s",
+        stage="GenerateFunctions",
+        codes=["function_name_invalid"],
+        message="gave up after 3 attempts",
+    )
     prediction = Result([], [rejection])
     assert combined(None, prediction) == completeness(None, prediction) == consistency(None, prediction) == 0.0
     feedback = combined_with_feedback(None, prediction)

@@ -75,53 +75,63 @@ def result(call_id: str, name: str, content: Any) -> dict[str, Any]:
 
 def sequential_row() -> dict[str, Any]:
     """Weather in Paris, then packing advice from its temperature; returns kept in meta."""
-    return copy.deepcopy({
-        "id": "s1",
-        "source_id": "seed-1",
-        "messages": [
-            {"role": "system", "content": "You are a helpful assistant."},
-            {"role": "user", "content": "What is the weather in Paris, and what should I pack?"},
-            assistant_calls(call("call_1", "get_weather", {"city": "Paris"})),
-            result("call_1", "get_weather", {"city": "Paris", "temperature_c": 21}),
-            assistant_calls(call("call_2", "suggest_packing", {"temperature_c": 21})),
-            result("call_2", "suggest_packing", {"items": ["sunglasses", "light jacket"]}),
-            {"role": "assistant", "content": "It is 21 °C in Paris: pack sunglasses and a light jacket."},
-        ],
-        "tools": [tool(WEATHER), tool(PACKING)],
-        "meta": {
-            "scenario": "Travel",
-            "composite_task": "Check the weather in Paris, then suggest what to pack.",
-            "strategy": "sequential",
-            "subtasks": [
-                {"id": 1, "instruction": "Check the weather in Paris.", "depends_on": [], "function": "get_weather"},
-                {"id": 2, "instruction": "Suggest what to pack.", "depends_on": [1], "function": "suggest_packing"},
+    return copy.deepcopy(
+        {
+            "id": "s1",
+            "source_id": "seed-1",
+            "messages": [
+                {"role": "system", "content": "You are a helpful assistant."},
+                {"role": "user", "content": "What is the weather in Paris, and what should I pack?"},
+                assistant_calls(call("call_1", "get_weather", {"city": "Paris"})),
+                result("call_1", "get_weather", {"city": "Paris", "temperature_c": 21}),
+                assistant_calls(call("call_2", "suggest_packing", {"temperature_c": 21})),
+                result("call_2", "suggest_packing", {"items": ["sunglasses", "light jacket"]}),
+                {"role": "assistant", "content": "It is 21 °C in Paris: pack sunglasses and a light jacket."},
             ],
-            "function_returns": {"get_weather": WEATHER_RETURNS, "suggest_packing": PACKING_RETURNS},
-        },
-    })
+            "tools": [tool(WEATHER), tool(PACKING)],
+            "meta": {
+                "scenario": "Travel",
+                "composite_task": "Check the weather in Paris, then suggest what to pack.",
+                "strategy": "sequential",
+                "subtasks": [
+                    {
+                        "id": 1,
+                        "instruction": "Check the weather in Paris.",
+                        "depends_on": [],
+                        "function": "get_weather",
+                    },
+                    {"id": 2, "instruction": "Suggest what to pack.", "depends_on": [1], "function": "suggest_packing"},
+                ],
+                "function_returns": {"get_weather": WEATHER_RETURNS, "suggest_packing": PACKING_RETURNS},
+            },
+        }
+    )
 
 
 def parallel_row() -> dict[str, Any]:
     """Weather in Paris and London in parallel, then a comparison by reasoning (function null)."""
-    return copy.deepcopy({
-        "id": "p1",
-        "source_id": "seed-2",
-        "messages": [
-            {"role": "user", "content": "Which is warmer right now, Paris or London?"},
-            assistant_calls(call("call_1", "get_weather", {"city": "Paris"}),
-                            call("call_2", "get_weather", {"city": "London"})),
-            result("call_1", "get_weather", {"city": "Paris", "temperature_c": 21}),
-            result("call_2", "get_weather", {"city": "London", "temperature_c": 17.5}),
-            {"role": "assistant", "content": "Paris (21 °C) is warmer than London (17.5 °C)."},
-        ],
-        "tools": [tool({**WEATHER, "returns": WEATHER_RETURNS})],
-        "meta": {
-            "composite_task": "Compare the weather in Paris and London.",
-            "strategy": "parallel_then_sequential",
-            "subtasks": [
-                {"id": 1, "instruction": "Weather in Paris.", "depends_on": [], "function": "get_weather"},
-                {"id": 2, "instruction": "Weather in London.", "depends_on": [], "function": "get_weather"},
-                {"id": 3, "instruction": "Say which is warmer.", "depends_on": [1, 2], "function": None},
+    return copy.deepcopy(
+        {
+            "id": "p1",
+            "source_id": "seed-2",
+            "messages": [
+                {"role": "user", "content": "Which is warmer right now, Paris or London?"},
+                assistant_calls(
+                    call("call_1", "get_weather", {"city": "Paris"}), call("call_2", "get_weather", {"city": "London"})
+                ),
+                result("call_1", "get_weather", {"city": "Paris", "temperature_c": 21}),
+                result("call_2", "get_weather", {"city": "London", "temperature_c": 17.5}),
+                {"role": "assistant", "content": "Paris (21 °C) is warmer than London (17.5 °C)."},
             ],
-        },
-    })
+            "tools": [tool({**WEATHER, "returns": WEATHER_RETURNS})],
+            "meta": {
+                "composite_task": "Compare the weather in Paris and London.",
+                "strategy": "parallel_then_sequential",
+                "subtasks": [
+                    {"id": 1, "instruction": "Weather in Paris.", "depends_on": [], "function": "get_weather"},
+                    {"id": 2, "instruction": "Weather in London.", "depends_on": [], "function": "get_weather"},
+                    {"id": 3, "instruction": "Say which is warmer.", "depends_on": [1, 2], "function": None},
+                ],
+            },
+        }
+    )

@@ -38,13 +38,22 @@ def test_arguments_that_are_not_an_object(arguments: Any, code: str) -> None:
 
 
 def test_every_schema_violation_is_reported_with_its_path() -> None:
-    schema = {"type": "object", "required": ["city", "days"], "properties": {
-        "city": {"type": "string", "description": "c"},
-        "days": {"type": "integer", "minimum": 1, "description": "d"},
-        "stops": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}}},
-                  "description": "s"}}}
-    findings = check_arguments(spec(parameters=schema),
-                               {"city": 3, "stops": [{"name": "a"}, {"name": 5}], "extra": True}, path="args")
+    schema = {
+        "type": "object",
+        "required": ["city", "days"],
+        "properties": {
+            "city": {"type": "string", "description": "c"},
+            "days": {"type": "integer", "minimum": 1, "description": "d"},
+            "stops": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"name": {"type": "string"}}},
+                "description": "s",
+            },
+        },
+    }
+    findings = check_arguments(
+        spec(parameters=schema), {"city": 3, "stops": [{"name": "a"}, {"name": 5}], "extra": True}, path="args"
+    )
     assert sorted(found(findings)) == [
         ("argument_unknown", "args.extra"),
         ("arguments_schema_violation", "args"),
@@ -57,7 +66,8 @@ def test_every_schema_violation_is_reported_with_its_path() -> None:
 
 def test_enum_and_closed_objects() -> None:
     assert found(check_arguments(WEATHER, {"city": "Paris", "unit": "kelvin"})) == [
-        ("arguments_schema_violation", "arguments.unit")]
+        ("arguments_schema_violation", "arguments.unit")
+    ]
     closed = spec(parameters={**WEATHER["parameters"], "additionalProperties": False})
     assert codes(check_arguments(closed, {"city": "Paris", "x": 1})) == ["arguments_schema_violation"]
 
@@ -82,13 +92,16 @@ def test_dialect_specs_are_normalised_quietly_for_arguments() -> None:
 
 # --- results -------------------------------------------------------------------------------------
 
+
 def test_results() -> None:
     assert check_result(WEATHER_RETURNS, {"temperature_c": 20}) == []
     assert check_result(WEATHER_RETURNS, '{"temperature_c": 20.5}') == []
     assert found(check_result(WEATHER_RETURNS, {"temperature_c": "warm"})) == [
-        ("result_schema_violation", "result.temperature_c")]
+        ("result_schema_violation", "result.temperature_c")
+    ]
     assert found(check_result(WEATHER_RETURNS, "It is warm.", path="messages[3].content")) == [
-        ("result_invalid_json", "messages[3].content")]
+        ("result_invalid_json", "messages[3].content")
+    ]
 
 
 def test_results_without_a_schema_are_free() -> None:
@@ -109,7 +122,8 @@ def test_returns_schema_in_flat_or_bfcl_form() -> None:
 def test_non_object_results() -> None:
     assert check_result({"type": "array", "items": {"type": "integer"}}, "[1, 2, 3]") == []
     assert found(check_result({"type": "array", "items": {"type": "integer"}}, [1, "x"])) == [
-        ("result_schema_violation", "result[1]")]
+        ("result_schema_violation", "result[1]")
+    ]
 
 
 def test_many_violations_are_truncated() -> None:

@@ -8,9 +8,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = ["limits", "functions", "calls", "conversation", "composition", "sample"]
 # Codes built at run time rather than written as literals.
-DYNAMIC = {"arguments_invalid_json", "arguments_schema_violation", "result_invalid_json", "result_schema_violation",
-           "parameters_schema_invalid", "schema_too_deep", "schema_too_large", "instance_too_deep",
-           "instance_too_large"}
+DYNAMIC = {
+    "arguments_invalid_json",
+    "arguments_schema_violation",
+    "result_invalid_json",
+    "result_schema_violation",
+    "parameters_schema_invalid",
+    "schema_too_deep",
+    "schema_too_large",
+    "instance_too_deep",
+    "instance_too_large",
+}
 
 
 def emitted() -> set[str]:

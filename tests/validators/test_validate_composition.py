@@ -29,9 +29,16 @@ def test_rows_without_meta_are_not_checked() -> None:
 
 @pytest.mark.parametrize(
     "subtasks",
-    ["nope", [{"id": "one"}], [{"id": 1, "depends_on": [7]}], [{"id": 1, "depends_on": [1]}],
-     [{"id": 1, "depends_on": [2]}, {"id": 2, "depends_on": [1]}], [{"id": 1}, {"id": 1}],
-     [{"id": 1, "function": 3}], [{"id": i} for i in range(500)]],
+    [
+        "nope",
+        [{"id": "one"}],
+        [{"id": 1, "depends_on": [7]}],
+        [{"id": 1, "depends_on": [1]}],
+        [{"id": 1, "depends_on": [2]}, {"id": 2, "depends_on": [1]}],
+        [{"id": 1}, {"id": 1}],
+        [{"id": 1, "function": 3}],
+        [{"id": i} for i in range(500)],
+    ],
 )
 def test_malformed_subtasks(subtasks: Any) -> None:
     row = sequential_row()
@@ -54,8 +61,9 @@ def test_dependency_order_violated_when_the_dependent_call_is_issued_with_its_de
     row = sequential_row()
     m = row["messages"]
     m[2:6] = [
-        assistant_calls(call("call_1", "get_weather", {"city": "Paris"}),
-                        call("call_2", "suggest_packing", {"temperature_c": 21})),
+        assistant_calls(
+            call("call_1", "get_weather", {"city": "Paris"}), call("call_2", "suggest_packing", {"temperature_c": 21})
+        ),
         result("call_1", "get_weather", {"city": "Paris", "temperature_c": 21}),
         result("call_2", "suggest_packing", {"items": ["sunglasses"]}),
     ]
@@ -87,7 +95,10 @@ def test_data_flow_missing_is_a_heuristic_warning() -> None:
     row["messages"][4] = assistant_calls(call("call_2", "suggest_packing", {"temperature_c": 35}))
     [finding] = check_composition(row["messages"], row["meta"], row["tools"])
     assert (finding.code, finding.severity, finding.path) == (
-        "data_flow_missing", "warning", "messages[4].tool_calls[0].function.arguments")
+        "data_flow_missing",
+        "warning",
+        "messages[4].tool_calls[0].function.arguments",
+    )
     assert "heuristic" in finding.message
 
 

@@ -45,12 +45,14 @@ def edit(change: Callable[[list[Any]], Any]) -> list[dict[str, Any]]:
 def _set(i: int, key: str, value: Any) -> Callable[[list[Any]], Any]:
     def change(msgs: list[dict[str, Any]]) -> None:
         msgs[i][key] = value
+
     return change
 
 
 def _call_set(i: int, key: str, value: Any) -> Callable[[list[Any]], Any]:
     def change(msgs: list[dict[str, Any]]) -> None:
         msgs[i]["tool_calls"][0]["function"][key] = value
+
     return change
 
 
@@ -60,55 +62,101 @@ CASES: list[tuple[str, Callable[[list[Any]], Any], tuple[str, str]]] = [
     ("assistant first", lambda m: m.pop(1), ("first_message_not_user", "messages[1]")),
     ("late system", lambda m: m.insert(2, {"role": "system", "content": "x"}), ("role_order_invalid", "messages[2]")),
     ("user twice", lambda m: m.insert(2, {"role": "user", "content": "and?"}), ("role_order_invalid", "messages[2]")),
-    ("user after results", lambda m: m.insert(4, {"role": "user", "content": "so?"}),
-     ("role_order_invalid", "messages[4]")),
+    (
+        "user after results",
+        lambda m: m.insert(4, {"role": "user", "content": "so?"}),
+        ("role_order_invalid", "messages[4]"),
+    ),
     ("dict content", _set(1, "content", {"text": "hi"}), ("content_invalid", "messages[1].content")),
     ("silent user", _set(1, "content", " "), ("user_message_empty", "messages[1].content")),
-    ("empty assistant", lambda m: m.insert(2, {"role": "assistant", "content": ""}),
-     ("assistant_message_empty", "messages[2]")),
+    (
+        "empty assistant",
+        lambda m: m.insert(2, {"role": "assistant", "content": ""}),
+        ("assistant_message_empty", "messages[2]"),
+    ),
     ("calls not a list", _set(2, "tool_calls", {"id": "x"}), ("tool_calls_invalid", "messages[2].tool_calls")),
-    ("call not an object", _set(2, "tool_calls", ["get_weather(Paris)"]),
-     ("tool_call_invalid", "messages[2].tool_calls[0]")),
-    ("call type", lambda m: m[2]["tool_calls"][0].update(type="code"),
-     ("tool_call_invalid", "messages[2].tool_calls[0].type")),
+    (
+        "call not an object",
+        _set(2, "tool_calls", ["get_weather(Paris)"]),
+        ("tool_call_invalid", "messages[2].tool_calls[0]"),
+    ),
+    (
+        "call type",
+        lambda m: m[2]["tool_calls"][0].update(type="code"),
+        ("tool_call_invalid", "messages[2].tool_calls[0].type"),
+    ),
     ("call without name", _call_set(2, "name", None), ("tool_call_invalid", "messages[2].tool_calls[0].function.name")),
-    ("call without id", lambda m: m[2]["tool_calls"][0].pop("id"),
-     ("tool_call_id_missing", "messages[2].tool_calls[0].id")),
-    ("duplicate id", lambda m: m[4]["tool_calls"][0].update(id="call_1"),
-     ("tool_call_id_duplicate", "messages[4].tool_calls[0].id")),
-    ("unknown function", _call_set(2, "name", "get_wether"),
-     ("call_unknown_function", "messages[2].tool_calls[0].function.name")),
-    ("no arguments", lambda m: m[2]["tool_calls"][0]["function"].pop("arguments"),
-     ("arguments_not_object", "messages[2].tool_calls[0].function.arguments")),
-    ("dict arguments", _call_set(2, "arguments", {"city": "Paris"}),
-     ("arguments_not_string", "messages[2].tool_calls[0].function.arguments")),
-    ("bad arguments", _call_set(2, "arguments", '{"city": 5}'),
-     ("arguments_schema_violation", "messages[2].tool_calls[0].function.arguments.city")),
-    ("answered twice", lambda m: m.insert(4, copy.deepcopy(m[3])),
-     ("tool_call_answered_twice", "messages[4].tool_call_id")),
-    ("orphan", lambda m: m.insert(4, result("call_9", "get_weather", {"temperature_c": 1})),
-     ("tool_message_orphan", "messages[4].tool_call_id")),
-    ("tool message without id", lambda m: m[3].pop("tool_call_id"),
-     ("tool_call_id_missing", "messages[3].tool_call_id")),
+    (
+        "call without id",
+        lambda m: m[2]["tool_calls"][0].pop("id"),
+        ("tool_call_id_missing", "messages[2].tool_calls[0].id"),
+    ),
+    (
+        "duplicate id",
+        lambda m: m[4]["tool_calls"][0].update(id="call_1"),
+        ("tool_call_id_duplicate", "messages[4].tool_calls[0].id"),
+    ),
+    (
+        "unknown function",
+        _call_set(2, "name", "get_wether"),
+        ("call_unknown_function", "messages[2].tool_calls[0].function.name"),
+    ),
+    (
+        "no arguments",
+        lambda m: m[2]["tool_calls"][0]["function"].pop("arguments"),
+        ("arguments_not_object", "messages[2].tool_calls[0].function.arguments"),
+    ),
+    (
+        "dict arguments",
+        _call_set(2, "arguments", {"city": "Paris"}),
+        ("arguments_not_string", "messages[2].tool_calls[0].function.arguments"),
+    ),
+    (
+        "bad arguments",
+        _call_set(2, "arguments", '{"city": 5}'),
+        ("arguments_schema_violation", "messages[2].tool_calls[0].function.arguments.city"),
+    ),
+    (
+        "answered twice",
+        lambda m: m.insert(4, copy.deepcopy(m[3])),
+        ("tool_call_answered_twice", "messages[4].tool_call_id"),
+    ),
+    (
+        "orphan",
+        lambda m: m.insert(4, result("call_9", "get_weather", {"temperature_c": 1})),
+        ("tool_message_orphan", "messages[4].tool_call_id"),
+    ),
+    (
+        "tool message without id",
+        lambda m: m[3].pop("tool_call_id"),
+        ("tool_call_id_missing", "messages[3].tool_call_id"),
+    ),
     ("unanswered", lambda m: m.pop(3), ("tool_call_unanswered", "messages[2].tool_calls[0]")),
     ("name mismatch", _set(3, "name", "suggest_packing"), ("tool_name_mismatch", "messages[3].name")),
     ("name missing", lambda m: m[3].pop("name"), ("tool_name_missing", "messages[3].name")),
     ("empty result", _set(3, "content", ""), ("tool_result_empty", "messages[3].content")),
     ("result not json", _set(3, "content", "sunny"), ("result_invalid_json", "messages[3].content")),
-    ("result violates returns", _set(3, "content", '{"temperature_c": "warm"}'),
-     ("result_schema_violation", "messages[3].content.temperature_c")),
+    (
+        "result violates returns",
+        _set(3, "content", '{"temperature_c": "warm"}'),
+        ("result_schema_violation", "messages[3].content.temperature_c"),
+    ),
     ("ends with a call", lambda m: m.pop(), ("conversation_not_finished", "messages[5]")),
-    ("ends with calls", lambda m: m[-1].update(tool_calls=[call("call_3", "get_weather", {"city": "Rome"})]),
-     ("conversation_not_finished", "messages[6]")),
-    ("ends with user", lambda m: m.append({"role": "user", "content": "thanks"}),
-     ("conversation_not_finished", "messages[7]")),
+    (
+        "ends with calls",
+        lambda m: m[-1].update(tool_calls=[call("call_3", "get_weather", {"city": "Rome"})]),
+        ("conversation_not_finished", "messages[6]"),
+    ),
+    (
+        "ends with user",
+        lambda m: m.append({"role": "user", "content": "thanks"}),
+        ("conversation_not_finished", "messages[7]"),
+    ),
 ]
 
 
 @pytest.mark.parametrize(("change", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_each_problem_has_its_code_and_path(
-    change: Callable[[list[Any]], Any], expected: tuple[str, str]
-) -> None:
+def test_each_problem_has_its_code_and_path(change: Callable[[list[Any]], Any], expected: tuple[str, str]) -> None:
     assert expected in check(edit(change))
 
 

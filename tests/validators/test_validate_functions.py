@@ -32,37 +32,76 @@ def test_a_good_spec_has_no_findings() -> None:
         (spec(parameters={"type": "array"}), "parameters_not_object", "function.parameters"),
         (spec(parameters="city: str"), "parameters_not_object", "function.parameters"),
         (params(city={"type": "strng"}), "parameters_schema_invalid", "function.parameters.properties.city.type"),
-        (params(city={"type": "string", "minLength": -1}), "parameters_schema_invalid",
-         "function.parameters.properties.city.minLength"),
-        (spec(parameters={"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a", "b"]}),
-         "required_not_in_properties", "function.parameters.required"),
+        (
+            params(city={"type": "string", "minLength": -1}),
+            "parameters_schema_invalid",
+            "function.parameters.properties.city.minLength",
+        ),
+        (
+            spec(parameters={"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a", "b"]}),
+            "required_not_in_properties",
+            "function.parameters.required",
+        ),
         (params(unit={"type": "string", "enum": []}), "enum_empty", "function.parameters.properties.unit.enum"),
-        (params(unit={"type": "string", "enum": ["c", 3]}), "enum_type_mismatch",
-         "function.parameters.properties.unit.enum[1]"),
-        (params(n={"type": "integer", "default": "five", "description": "n"}), "default_type_mismatch",
-         "function.parameters.properties.n.default"),
-        (params(s={"type": "string", "pattern": "(a+)+$"}), "pattern_unsafe",
-         "function.parameters.properties.s.pattern"),
-        (params(s={"type": "string", "pattern": "(a|aa)*b"}), "pattern_unsafe",
-         "function.parameters.properties.s.pattern"),
-        (params(s={"type": "string", "pattern": "[unclosed"}), "pattern_invalid",
-         "function.parameters.properties.s.pattern"),
-        (spec(parameters={"type": "object", "patternProperties": {"(x*)*": {}}}), "pattern_unsafe",
-         'function.parameters.patternProperties["(x*)*"]'),
+        (
+            params(unit={"type": "string", "enum": ["c", 3]}),
+            "enum_type_mismatch",
+            "function.parameters.properties.unit.enum[1]",
+        ),
+        (
+            params(n={"type": "integer", "default": "five", "description": "n"}),
+            "default_type_mismatch",
+            "function.parameters.properties.n.default",
+        ),
+        (
+            params(s={"type": "string", "pattern": "(a+)+$"}),
+            "pattern_unsafe",
+            "function.parameters.properties.s.pattern",
+        ),
+        (
+            params(s={"type": "string", "pattern": "(a|aa)*b"}),
+            "pattern_unsafe",
+            "function.parameters.properties.s.pattern",
+        ),
+        (
+            params(s={"type": "string", "pattern": "[unclosed"}),
+            "pattern_invalid",
+            "function.parameters.properties.s.pattern",
+        ),
+        (
+            spec(parameters={"type": "object", "patternProperties": {"(x*)*": {}}}),
+            "pattern_unsafe",
+            'function.parameters.patternProperties["(x*)*"]',
+        ),
         (params(city={"type": "string"}), "parameter_description_missing", "function.parameters.properties.city"),
         (spec(returns={"type": "objekt"}), "returns_schema_invalid", "function.returns.type"),
         (spec(returns="a number"), "returns_schema_invalid", "function.returns"),
-        (params(x={"$ref": "#/$defs/missing", "description": "x"}), "ref_unresolvable",
-         "function.parameters.properties.x"),
-        (params(x={"$ref": "https://example.com/s.json", "description": "x"}), "remote_ref",
-         "function.parameters.properties.x"),
-        (params(x={"$ref": "file:///etc/passwd", "description": "x"}), "remote_ref",
-         "function.parameters.properties.x"),
+        (
+            params(x={"$ref": "#/$defs/missing", "description": "x"}),
+            "ref_unresolvable",
+            "function.parameters.properties.x",
+        ),
+        (
+            params(x={"$ref": "https://example.com/s.json", "description": "x"}),
+            "remote_ref",
+            "function.parameters.properties.x",
+        ),
+        (
+            params(x={"$ref": "file:///etc/passwd", "description": "x"}),
+            "remote_ref",
+            "function.parameters.properties.x",
+        ),
         (params(x={"$ref": "other.json#/a", "description": "x"}), "remote_ref", "function.parameters.properties.x"),
-        (spec(parameters={"type": "object", "$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}}),
-         "ref_cycle", "function.parameters.$defs.a"),
-        (spec(parameters={"$schema": "https://example.com/my-dialect", "type": "object"}), "schema_dialect_unknown",
-         "function.parameters.$schema"),
+        (
+            spec(parameters={"type": "object", "$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}}),
+            "ref_cycle",
+            "function.parameters.$defs.a",
+        ),
+        (
+            spec(parameters={"$schema": "https://example.com/my-dialect", "type": "object"}),
+            "schema_dialect_unknown",
+            "function.parameters.$schema",
+        ),
     ],
 )
 def test_each_spec_problem_has_its_code_and_path(bad: Any, code: str, path: str) -> None:
@@ -90,12 +129,19 @@ def test_local_refs_and_embedded_ids_resolve_without_findings() -> None:
 
 
 def test_meta_schema_of_declared_draft_is_used() -> None:
-    draft7 = {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object",
-              "properties": {"a": {"type": "string", "description": "a"}}, "definitions": {"x": {"type": "string"}}}
+    draft7 = {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "type": "object",
+        "properties": {"a": {"type": "string", "description": "a"}},
+        "definitions": {"x": {"type": "string"}},
+    }
     assert check_function_spec(spec(parameters=draft7)) == []
     # In draft 4 exclusiveMaximum is a boolean; a number there is a schema error.
-    draft4 = {"$schema": "http://json-schema.org/draft-04/schema#", "type": "object",
-              "properties": {"n": {"type": "number", "exclusiveMaximum": 3, "description": "n"}}}
+    draft4 = {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "type": "object",
+        "properties": {"n": {"type": "number", "exclusiveMaximum": 3, "description": "n"}},
+    }
     assert "parameters_schema_invalid" in codes(check_function_spec(spec(parameters=draft4)))
     latest = {**draft4, "$schema": "https://json-schema.org/draft/2020-12/schema"}
     assert check_function_spec(spec(parameters=latest)) == []
@@ -117,15 +163,22 @@ def test_unknown_types_get_a_readable_message() -> None:
 
 # --- dialects --------------------------------------------------------------------------------------
 
+
 def test_button_flat_parameters_with_separate_required_and_responses() -> None:
-    button = {"name": "get_weather", "description": "Weather.",
-              "parameters": {"city": {"type": "string", "description": "City"},
-                             "days": {"type": "integer", "description": "Days"}},
-              "required": ["city"],
-              "responses": {"temperature": {"type": "number", "description": "°C"}}}
+    button = {
+        "name": "get_weather",
+        "description": "Weather.",
+        "parameters": {
+            "city": {"type": "string", "description": "City"},
+            "days": {"type": "integer", "description": "Days"},
+        },
+        "required": ["city"],
+        "responses": {"temperature": {"type": "number", "description": "°C"}},
+    }
     normalized, notes = normalize_function_spec(button)
     assert normalized == {
-        "name": "get_weather", "description": "Weather.",
+        "name": "get_weather",
+        "description": "Weather.",
         "parameters": {"type": "object", "properties": button["parameters"], "required": ["city"]},
         "returns": {"type": "object", "properties": button["responses"]},
     }
@@ -136,13 +189,20 @@ def test_button_flat_parameters_with_separate_required_and_responses() -> None:
 
 
 def test_bfcl_types_are_mapped() -> None:
-    bfcl = {"name": "calc", "description": "Calculate.",
-            "parameters": {"type": "dict", "properties": {
+    bfcl = {
+        "name": "calc",
+        "description": "Calculate.",
+        "parameters": {
+            "type": "dict",
+            "properties": {
                 "x": {"type": "float", "description": "x"},
                 "pair": {"type": "tuple", "items": {"type": "integer"}, "description": "p"},
                 "anything": {"type": "any", "description": "a"},
-                "opts": {"type": "dict", "properties": {"k": {"type": "string"}}, "description": "o"}},
-                "required": ["x"]}}
+                "opts": {"type": "dict", "properties": {"k": {"type": "string"}}, "description": "o"},
+            },
+            "required": ["x"],
+        },
+    }
     normalized, notes = normalize_function_spec(bfcl)
     assert normalized is not None
     props = normalized["parameters"]["properties"]
@@ -153,12 +213,18 @@ def test_bfcl_types_are_mapped() -> None:
 
 
 def test_per_property_required_flags_and_json_string_schemas() -> None:
-    flat = {"name": "f", "description": "d",
-            "parameters": '{"a": {"type": "string", "required": true}, "b": {"type": "int"}}'}
+    flat = {
+        "name": "f",
+        "description": "d",
+        "parameters": '{"a": {"type": "string", "required": true}, "b": {"type": "int"}}',
+    }
     normalized, notes = normalize_function_spec(flat)
     assert normalized is not None
-    assert normalized["parameters"] == {"type": "object", "required": ["a"],
-                                        "properties": {"a": {"type": "string"}, "b": {"type": "integer"}}}
+    assert normalized["parameters"] == {
+        "type": "object",
+        "required": ["a"],
+        "properties": {"a": {"type": "string"}, "b": {"type": "integer"}},
+    }
     assert len(notes) == 3
 
 

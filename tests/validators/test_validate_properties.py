@@ -44,11 +44,13 @@ LEAVES: st.SearchStrategy[Pair] = st.one_of(
     st.text(max_size=12).map(lambda s: ({"type": "string", "description": "s"}, s)),
     st.integers(-1000, 1000).flatmap(_integer),
     st.floats(allow_nan=False, allow_infinity=False, width=32).map(
-        lambda f: ({"type": "number", "description": "f"}, f)),
+        lambda f: ({"type": "number", "description": "f"}, f)
+    ),
     st.booleans().map(lambda b: ({"type": "boolean", "description": "b"}, b)),
     st.lists(NAMES, min_size=1, max_size=4, unique=True).flatmap(_enum),
     st.from_regex(r"[a-z]{1,6}", fullmatch=True).map(
-        lambda s: ({"type": "string", "pattern": "^[a-z]+$", "description": "p"}, s)),
+        lambda s: ({"type": "string", "pattern": "^[a-z]+$", "description": "p"}, s)
+    ),
     st.one_of(st.none(), st.text(max_size=4)).map(lambda v: ({"type": ["string", "null"], "description": "o"}, v)),
 )
 
@@ -57,8 +59,12 @@ def _object(args: tuple[dict[str, Pair], list[bool], list[bool]]) -> Pair:
     props, required_flags, present_flags = args
     names = list(props)
     required = [n for n, r in zip(names, required_flags, strict=False) if r]
-    schema: dict[str, Any] = {"type": "object", "description": "o",
-                              "properties": {n: props[n][0] for n in names}, "required": required}
+    schema: dict[str, Any] = {
+        "type": "object",
+        "description": "o",
+        "properties": {n: props[n][0] for n in names},
+        "required": required,
+    }
     value = {n: props[n][1] for n, r, p in zip(names, required_flags, present_flags, strict=False) if r or p}
     return schema, value
 
@@ -70,7 +76,8 @@ def objects(children: st.SearchStrategy[Pair], min_size: int = 0) -> st.SearchSt
 
 def arrays(children: st.SearchStrategy[Pair]) -> st.SearchStrategy[Pair]:
     return st.tuples(children, st.integers(0, 3)).map(
-        lambda a: ({"type": "array", "items": a[0][0], "description": "a"}, [a[0][1]] * a[1]))
+        lambda a: ({"type": "array", "items": a[0][0], "description": "a"}, [a[0][1]] * a[1])
+    )
 
 
 VALUES: st.SearchStrategy[Pair] = st.recursive(LEAVES, lambda c: st.one_of(objects(c), arrays(c)), max_leaves=12)
@@ -83,6 +90,7 @@ def function(name: str, parameters: dict[str, Any], returns: dict[str, Any] | No
 
 
 # --- valid in, nothing out ---------------------------------------------------------------------------
+
 
 @FAST
 @given(NAMES, PARAMETERS, VALUES)
@@ -123,6 +131,7 @@ def test_generated_valid_conversations_have_no_errors(name: str, params: Pair, r
 
 
 # --- one mutation, one code ---------------------------------------------------------------------------
+
 
 def _wrong_value(schema: dict[str, Any]) -> Any:
     types = schema.get("type")
@@ -210,18 +219,41 @@ JSON = st.recursive(
 ROLE_WORDS = st.sampled_from(["system", "user", "assistant", "tool", "function", "gpt"])
 MESSAGE = st.fixed_dictionaries(
     {"role": ROLE_WORDS},
-    optional={"content": JSON, "tool_calls": st.lists(JSON | st.fixed_dictionaries(
-        {"id": st.sampled_from(["a", "b"]), "type": st.just("function"),
-         "function": st.fixed_dictionaries({"name": NAMES, "arguments": JSON})}), max_size=3),
-        "tool_call_id": st.sampled_from(["a", "b", "c"]), "name": NAMES},
+    optional={
+        "content": JSON,
+        "tool_calls": st.lists(
+            JSON
+            | st.fixed_dictionaries(
+                {
+                    "id": st.sampled_from(["a", "b"]),
+                    "type": st.just("function"),
+                    "function": st.fixed_dictionaries({"name": NAMES, "arguments": JSON}),
+                }
+            ),
+            max_size=3,
+        ),
+        "tool_call_id": st.sampled_from(["a", "b", "c"]),
+        "name": NAMES,
+    },
 )
 ROWS = st.fixed_dictionaries(
     {"messages": st.lists(MESSAGE | JSON, max_size=6)},
-    optional={"tools": JSON | st.lists(JSON.map(lambda f: {"type": "function", "function": f}), max_size=3),
-              "meta": JSON | st.fixed_dictionaries({"subtasks": st.lists(st.fixed_dictionaries(
-                  {"id": st.integers(0, 4)},
-                  optional={"depends_on": st.lists(st.integers(0, 4)) | JSON, "function": NAMES | JSON}),
-                  max_size=4)}, optional={"strategy": st.just("parallel_then_sequential")})},
+    optional={
+        "tools": JSON | st.lists(JSON.map(lambda f: {"type": "function", "function": f}), max_size=3),
+        "meta": JSON
+        | st.fixed_dictionaries(
+            {
+                "subtasks": st.lists(
+                    st.fixed_dictionaries(
+                        {"id": st.integers(0, 4)},
+                        optional={"depends_on": st.lists(st.integers(0, 4)) | JSON, "function": NAMES | JSON},
+                    ),
+                    max_size=4,
+                )
+            },
+            optional={"strategy": st.just("parallel_then_sequential")},
+        ),
+    },
 )
 
 
@@ -250,16 +282,31 @@ def test_row_shaped_garbage_never_raises(row: dict[str, Any]) -> None:
 @settings(max_examples=100, deadline=None)
 @given(JSON | st.text(), JSON | st.text())
 def test_every_entry_point_takes_anything(a: Any, b: Any) -> None:
-    for findings in (check_function_spec(a), check_function_specs(a), check_function_specs(a, dialects=True),
-                     check_arguments(a, b), check_result(a, b), check_conversation(a, b),
-                     normalize_function_spec(a)[1], sharegpt_to_openai(a)[1]):
+    for findings in (
+        check_function_spec(a),
+        check_function_specs(a),
+        check_function_specs(a, dialects=True),
+        check_arguments(a, b),
+        check_result(a, b),
+        check_conversation(a, b),
+        normalize_function_spec(a)[1],
+        sharegpt_to_openai(a)[1],
+    ):
         _all_findings(findings)
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.fixed_dictionaries({"from": st.sampled_from(["human", "gpt", "function_call", "observation",
-                                                                "system", "bot"]),
-                                       "value": st.text(max_size=30) | JSON.map(json.dumps)}), max_size=6),
-       JSON.map(json.dumps) | st.text(max_size=30))
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "from": st.sampled_from(["human", "gpt", "function_call", "observation", "system", "bot"]),
+                "value": st.text(max_size=30) | JSON.map(json.dumps),
+            }
+        ),
+        max_size=6,
+    ),
+    JSON.map(json.dumps) | st.text(max_size=30),
+)
 def test_sharegpt_garbage_never_raises(turns: list[dict[str, Any]], tools: str) -> None:
     _all_findings(check_sharegpt_row({"conversations": turns, "tools": tools}))

@@ -50,8 +50,13 @@ def test_remote_refs_are_never_fetched(server: tuple[str, list[str]]) -> None:
     remote["parameters"]["$defs"] = {"x": {"$ref": f"{base}/x.json"}}
     remote["returns"] = {"$ref": f"{base}/returns.json"}
     dialect = spec(parameters={"$schema": f"{base}/meta", "type": "object"})
-    relative = spec(parameters={"$id": f"{base}/params", "type": "object",
-                                "properties": {"a": {"$ref": "sibling.json", "description": "a"}}})
+    relative = spec(
+        parameters={
+            "$id": f"{base}/params",
+            "type": "object",
+            "properties": {"a": {"$ref": "sibling.json", "description": "a"}},
+        }
+    )
 
     assert "remote_ref" in codes(check_function_spec(remote))
     assert codes(check_arguments(remote, {"city": "Paris"})) == ["remote_ref"]
@@ -68,8 +73,10 @@ def test_remote_refs_are_never_fetched(server: tuple[str, list[str]]) -> None:
 
 
 def test_meta_schema_refs_resolve_offline() -> None:
-    schema = {"type": "object", "properties": {
-        "s": {"$ref": "https://json-schema.org/draft/2020-12/schema", "description": "a schema"}}}
+    schema = {
+        "type": "object",
+        "properties": {"s": {"$ref": "https://json-schema.org/draft/2020-12/schema", "description": "a schema"}},
+    }
     assert check_function_spec(spec(parameters=schema)) == []
     assert check_arguments(spec(parameters=schema), {"s": {"type": "string"}}) == []
     assert codes(check_arguments(spec(parameters=schema), {"s": {"type": 5}})) == ["arguments_schema_violation"]
@@ -85,8 +92,18 @@ def test_catastrophic_patterns_are_flagged(pattern: str) -> None:
 
 @pytest.mark.parametrize(
     "pattern",
-    ["^[a-z]+$", "^\\d{3}-\\d{4}$", "^(\\d{3}-)+$", "^\\+?\\d{1,3}(-\\d{3}){2}$", "(foo|bar)+", "^[A-Z]{2}\\d+$",
-     "^(?:[a-z0-9-]+\\.)*[a-z]{2,}$", "[(]a+[)]+", "^(\\d+)?$", "^[^@]+@[^@]+$"],
+    [
+        "^[a-z]+$",
+        "^\\d{3}-\\d{4}$",
+        "^(\\d{3}-)+$",
+        "^\\+?\\d{1,3}(-\\d{3}){2}$",
+        "(foo|bar)+",
+        "^[A-Z]{2}\\d+$",
+        "^(?:[a-z0-9-]+\\.)*[a-z]{2,}$",
+        "[(]a+[)]+",
+        "^(\\d+)?$",
+        "^[^@]+@[^@]+$",
+    ],
 )
 def test_ordinary_patterns_are_not_flagged(pattern: str) -> None:
     assert unsafe_pattern_reason(pattern) is None
@@ -142,8 +159,13 @@ def test_deep_and_huge_schemas_are_refused_before_validation() -> None:
 
 
 def test_ref_cycles_are_findings() -> None:
-    looping = spec(parameters={"type": "object", "$defs": {"a": {"$ref": "#/$defs/a"}},
-                               "properties": {"x": {"$ref": "#/$defs/a", "description": "x"}}})
+    looping = spec(
+        parameters={
+            "type": "object",
+            "$defs": {"a": {"$ref": "#/$defs/a"}},
+            "properties": {"x": {"$ref": "#/$defs/a", "description": "x"}},
+        }
+    )
     assert "ref_cycle" in codes(check_function_spec(looping))
     assert codes(check_arguments(looping, {"x": 1})) == ["validation_aborted"]
 

@@ -43,7 +43,8 @@ def test_returns_in_meta_are_checked_and_applied() -> None:
     row = sequential_row()
     row["messages"][3]["content"] = json.dumps({"temperature_c": "21"})
     assert ("result_schema_violation", "messages[3].content.temperature_c") in [
-        (f.code, f.path) for f in check_sample(row)]
+        (f.code, f.path) for f in check_sample(row)
+    ]
     row["meta"]["function_returns"] = [1]
     assert "meta_invalid" in codes(check_sample(row))
 
@@ -59,9 +60,15 @@ def test_spec_findings_carry_tool_paths() -> None:
 
 def test_dialects_are_normalised_by_default() -> None:
     row = sequential_row()
-    row["tools"][0] = {"type": "function", "function": {
-        "name": "get_weather", "description": "Weather.", "parameters": {"city": {"type": "str", "description": "c"}},
-        "required": ["city"]}}
+    row["tools"][0] = {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Weather.",
+            "parameters": {"city": {"type": "str", "description": "c"}},
+            "required": ["city"],
+        },
+    }
     findings = check_sample(row)
     assert errors(findings) == [] and set(codes(findings)) == {"dialect_normalized"}
     assert "parameters_not_object" in codes(check_sample(row, dialects=False))
@@ -75,6 +82,7 @@ def test_other_datasets_without_meta_or_returns() -> None:
 
 
 # --- ShareGPT --------------------------------------------------------------------------------------
+
 
 def sharegpt(*turns: tuple[str, Any], tools: Any = None) -> dict[str, Any]:
     row: dict[str, Any] = {"conversations": [{"from": f, "value": v} for f, v in turns]}
@@ -96,18 +104,28 @@ def test_sharegpt_conversion() -> None:
     assert converted["tools"] == [tool(WEATHER)]
     assert [m["role"] for m in converted["messages"]] == ["system", "user", "assistant", "tool", "assistant"]
     [c] = converted["messages"][2]["tool_calls"]
-    assert c == {"id": "call_1", "type": "function",
-                 "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
-    assert converted["messages"][3] == {"role": "tool", "tool_call_id": "call_1", "name": "get_weather",
-                                        "content": '{"temperature_c": 21}'}
+    assert c == {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+    }
+    assert converted["messages"][3] == {
+        "role": "tool",
+        "tool_call_id": "call_1",
+        "name": "get_weather",
+        "content": '{"temperature_c": 21}',
+    }
     assert check_sharegpt_row(GOOD) == []
 
 
 def test_sharegpt_parallel_calls_split_a_list_observation() -> None:
     calls = [{"name": "get_weather", "arguments": {"city": c}} for c in ("Paris", "Rome")]
-    row = sharegpt(("human", "Paris and Rome?"), ("function_call", json.dumps(calls)),
-                   ("observation", json.dumps([{"temperature_c": 21}, {"temperature_c": 25}])),
-                   ("gpt", "21 and 25 °C."))
+    row = sharegpt(
+        ("human", "Paris and Rome?"),
+        ("function_call", json.dumps(calls)),
+        ("observation", json.dumps([{"temperature_c": 21}, {"temperature_c": 25}])),
+        ("gpt", "21 and 25 °C."),
+    )
     converted, _ = sharegpt_to_openai(row)
     assert converted is not None
     assert [m.get("tool_call_id") for m in converted["messages"]] == [None, None, "call_1", "call_2", None]
@@ -121,15 +139,26 @@ def test_sharegpt_parallel_calls_split_a_list_observation() -> None:
         ({"conversations": "x"}, "sharegpt_row_invalid"),
         (sharegpt(("human", "hi"), ("gpt", "hello"), tools="[not json"), "sharegpt_tools_invalid"),
         (sharegpt(("human", "hi"), ("gpt", "hello"), tools='{"name": "x"}'), "sharegpt_tools_invalid"),
-        (sharegpt(("human", "hi"), ("function_call", "get_weather(Paris)"), ("gpt", "x")),
-         "sharegpt_function_call_invalid"),
-        (sharegpt(("human", "hi"), ("function_call", '{"arguments": {}}'), ("gpt", "x")),
-         "sharegpt_function_call_invalid"),
+        (
+            sharegpt(("human", "hi"), ("function_call", "get_weather(Paris)"), ("gpt", "x")),
+            "sharegpt_function_call_invalid",
+        ),
+        (
+            sharegpt(("human", "hi"), ("function_call", '{"arguments": {}}'), ("gpt", "x")),
+            "sharegpt_function_call_invalid",
+        ),
         (sharegpt(("human", "hi"), ("gpt", 5)), "sharegpt_turn_invalid"),
         (sharegpt(("human", "hi"), ("bot", "hello")), "sharegpt_role_invalid"),
         (sharegpt(("human", "hi"), ("observation", "{}"), ("gpt", "ok")), "tool_message_orphan"),
-        (sharegpt(("human", "hi"), ("function_call", '{"name": "get_weather", "arguments": "{\\"city\\": 1}"}'),
-                  ("observation", "{}"), ("gpt", "ok")), "arguments_schema_violation"),
+        (
+            sharegpt(
+                ("human", "hi"),
+                ("function_call", '{"name": "get_weather", "arguments": "{\\"city\\": 1}"}'),
+                ("observation", "{}"),
+                ("gpt", "ok"),
+            ),
+            "arguments_schema_violation",
+        ),
     ],
 )
 def test_sharegpt_problems(row: Any, code: str) -> None:

@@ -25,9 +25,24 @@ from toolsynth.demo_domains.translation import TRANSLATION
 from toolsynth.demo_domains.weather import WEATHER
 
 DOMAINS: tuple[Domain, ...] = (
-    WEATHER, CURRENCY, FLIGHTS,
-    NEWS, STOCKS, PASSWORDS, STATISTICS, HOTELS, RECIPES, CALENDAR, EMAIL,
-    MUSIC, MOVIES, TRANSLATION, FITNESS, SHOPPING, NAVIGATION, SPORTS,
+    WEATHER,
+    CURRENCY,
+    FLIGHTS,
+    NEWS,
+    STOCKS,
+    PASSWORDS,
+    STATISTICS,
+    HOTELS,
+    RECIPES,
+    CALENDAR,
+    EMAIL,
+    MUSIC,
+    MOVIES,
+    TRANSLATION,
+    FITNESS,
+    SHOPPING,
+    NAVIGATION,
+    SPORTS,
 )
 
 __all__ = ["DOMAINS", "Capability", "Domain", "Lang", "Reasoning", "Result", "Slot", "seeded"]

@@ -75,9 +75,7 @@ class Capability:
 
     def pattern(self, lang: Lang) -> re.Pattern[str]:
         parts = re.split(r"(\{\w+\})", self.clause[lang])
-        regex = "".join(
-            f"(?P<{p[1:-1]}>.+?)" if p.startswith("{") and p.endswith("}") else re.escape(p) for p in parts
-        )
+        regex = "".join(f"(?P<{p[1:-1]}>.+?)" if p.startswith("{") and p.endswith("}") else re.escape(p) for p in parts)
         # A trailing slot must stop at the end of its clause.
         if parts and parts[-1] == "":
             regex += r"(?=[,.;!?，。；！？]|\s+(?:and|then)\b|然后|并且|$)"

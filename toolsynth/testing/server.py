@@ -322,27 +322,49 @@ class _Handler(BaseHTTPRequestHandler):
             self._abort(error="server stopping")
         elif fault == "rate_limit":
             seconds = owner.faults.retry_after
-            headers = {"Retry-After": f"{seconds:g}", "retry-after-ms": str(round(seconds * 1000)),
-                       "x-ratelimit-remaining-requests": "0"}
-            self._send_error(429, f"Rate limit reached for {model}. Please try again in {seconds:g}s.",
-                             "requests", "rate_limit_exceeded", headers)
+            headers = {
+                "Retry-After": f"{seconds:g}",
+                "retry-after-ms": str(round(seconds * 1000)),
+                "x-ratelimit-remaining-requests": "0",
+            }
+            self._send_error(
+                429,
+                f"Rate limit reached for {model}. Please try again in {seconds:g}s.",
+                "requests",
+                "rate_limit_exceeded",
+                headers,
+            )
         elif fault == "server_error":
             self._send_error(500, "The server had an error while processing your request.", "server_error", None)
         elif fault == "auth":
-            self._send_error(401, "Incorrect API key provided. You can find your API key at "
-                             "https://platform.openai.com/account/api-keys.", "invalid_request_error",
-                             "invalid_api_key")
+            self._send_error(
+                401,
+                "Incorrect API key provided. You can find your API key at "
+                "https://platform.openai.com/account/api-keys.",
+                "invalid_request_error",
+                "invalid_api_key",
+            )
         elif fault == "bad_request":
-            self._send_error(400, f"The model `{model}` does not exist or you do not have access to it.",
-                             "invalid_request_error", "model_not_found")
+            self._send_error(
+                400,
+                f"The model `{model}` does not exist or you do not have access to it.",
+                "invalid_request_error",
+                "model_not_found",
+            )
         elif fault == "timeout":
             owner._stopping.wait(owner.faults.hang_seconds)
             self._abort()
         elif fault == "drop":
             self._abort()
         elif request.get("stream"):
-            self._send_error(400, "This test server does not support stream=true.", "invalid_request_error",
-                             "unsupported_value", param="stream", error="stream refused")
+            self._send_error(
+                400,
+                "This test server does not support stream=true.",
+                "invalid_request_error",
+                "unsupported_value",
+                param="stream",
+                error="stream refused",
+            )
         elif fault == "malformed_json":
             self._send_bytes(200, b'{"id": "chatcmpl-broken", "choices": [{"message": <not json>', "application/json")
         else:
@@ -373,8 +395,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _begin(self, method: str) -> str:
         path = self.path.split("?", 1)[0].rstrip("/") or "/"
-        self._entry = {"method": method, "path": path, "model": None, "fault": None, "latency": 0.0,
-                       "started": time.perf_counter()}
+        self._entry = {
+            "method": method,
+            "path": path,
+            "model": None,
+            "fault": None,
+            "latency": 0.0,
+            "started": time.perf_counter(),
+        }
         return path
 
     def _log_reply(self, status: int | None, error: str | None = None) -> None:
@@ -383,18 +411,32 @@ class _Handler(BaseHTTPRequestHandler):
         if entry is not None:
             self.server.owner._record(status=status, error=error, **entry)
 
-    def _send_json(self, status: int, body: Any, headers: Mapping[str, str] | None = None,
-                   error: str | None = None) -> None:
+    def _send_json(
+        self, status: int, body: Any, headers: Mapping[str, str] | None = None, error: str | None = None
+    ) -> None:
         self._send_bytes(status, json.dumps(body).encode(), "application/json", headers, error)
 
-    def _send_error(self, status: int, message: str, kind: str, code: str | None,
-                    headers: Mapping[str, str] | None = None, param: str | None = None,
-                    error: str | None = None) -> None:
+    def _send_error(
+        self,
+        status: int,
+        message: str,
+        kind: str,
+        code: str | None,
+        headers: Mapping[str, str] | None = None,
+        param: str | None = None,
+        error: str | None = None,
+    ) -> None:
         body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
         self._send_json(status, body, headers, error)
 
-    def _send_bytes(self, status: int, body: bytes, content_type: str,
-                    headers: Mapping[str, str] | None = None, error: str | None = None) -> None:
+    def _send_bytes(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        headers: Mapping[str, str] | None = None,
+        error: str | None = None,
+    ) -> None:
         self._log_reply(status, error)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -472,8 +514,12 @@ class OpenAICompatibleServer:
         httpd = _HTTPServer((self.host, self._requested_port), _Handler)
         httpd.owner = self
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"toolsynth-test-server:{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"toolsynth-test-server:{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -520,8 +566,9 @@ class OpenAICompatibleServer:
         """The OpenAI base URL, ``http://HOST:PORT/v1``."""
         return f"{self.base_url}/v1"
 
-    def configure(self, *, responder: Responder | None = None, latency: Latency | None = None,
-                  faults: Faults | None = None) -> None:
+    def configure(
+        self, *, responder: Responder | None = None, latency: Latency | None = None, faults: Faults | None = None
+    ) -> None:
         """Swap the responder, latency or faults while running; new faults restart the script and the request count."""
         with self._lock:
             if responder is not None:
@@ -605,8 +652,18 @@ class OpenAICompatibleServer:
         with self._lock:
             self._in_flight -= 1
 
-    def _record(self, *, method: str, path: str, model: str | None, fault: FaultName | None, status: int | None,
-                latency: float, started: float, error: str | None = None) -> None:
+    def _record(
+        self,
+        *,
+        method: str,
+        path: str,
+        model: str | None,
+        fault: FaultName | None,
+        status: int | None,
+        latency: float,
+        started: float,
+        error: str | None = None,
+    ) -> None:
         duration = time.perf_counter() - started
         with self._lock:
             record = RequestRecord(len(self._log), method, path, model, fault, status, latency, duration, error)
@@ -621,10 +678,19 @@ class OpenAICompatibleServer:
             "created": int(time.time()),
             "model": model,
             "system_fingerprint": "fp_toolsynth_test",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": None},
-                         "logprobs": None, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens},
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content, "refusal": None},
+                    "logprobs": None,
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
         }
 
 
@@ -669,14 +735,33 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
     parser.add_argument("--model-name", default="toolsynth-test")
     parser.add_argument("--responder", default="demo", help="demo (default), echo, or MODULE:FUNCTION")
-    parser.add_argument("--latency", type=Latency.parse, default=Latency(),
-                        help="none, SECONDS, fixed:SECONDS or lognormal:MEDIAN:SIGMA")
-    parser.add_argument("--fault-rate", type=Faults.parse_rates, default={}, metavar="NAME=P,...",
-                        help=f"per-request fault probabilities; faults: {', '.join(FAULT_NAMES)}")
-    parser.add_argument("--fault-every", type=Faults.parse_every, default={}, metavar="NAME=N,...",
-                        help="fault on every Nth chat request")
-    parser.add_argument("--fault-script", type=Faults.parse_script, default=[], metavar="NAME|ok,...",
-                        help="faults for the first chat requests, in order")
+    parser.add_argument(
+        "--latency",
+        type=Latency.parse,
+        default=Latency(),
+        help="none, SECONDS, fixed:SECONDS or lognormal:MEDIAN:SIGMA",
+    )
+    parser.add_argument(
+        "--fault-rate",
+        type=Faults.parse_rates,
+        default={},
+        metavar="NAME=P,...",
+        help=f"per-request fault probabilities; faults: {', '.join(FAULT_NAMES)}",
+    )
+    parser.add_argument(
+        "--fault-every",
+        type=Faults.parse_every,
+        default={},
+        metavar="NAME=N,...",
+        help="fault on every Nth chat request",
+    )
+    parser.add_argument(
+        "--fault-script",
+        type=Faults.parse_script,
+        default=[],
+        metavar="NAME|ok,...",
+        help="faults for the first chat requests, in order",
+    )
     parser.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds on rate_limit")
     parser.add_argument("--hang", type=float, default=30.0, help="seconds the timeout fault stalls")
     parser.add_argument("--seed", type=int, default=0)
@@ -690,14 +775,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        faults = Faults(rates=args.fault_rate, every=args.fault_every, script=args.fault_script,
-                        retry_after=args.retry_after, hang_seconds=args.hang)
+        faults = Faults(
+            rates=args.fault_rate,
+            every=args.fault_every,
+            script=args.fault_script,
+            retry_after=args.retry_after,
+            hang_seconds=args.hang,
+        )
         responder = _load_responder(args.responder)
     except (ValueError, ImportError, AttributeError) as exc:
         parser.error(str(exc))
-    server = OpenAICompatibleServer(responder=responder, latency=args.latency, faults=faults,
-                                    seed=args.seed, model_name=args.model_name, host=args.host, port=args.port,
-                                    verbose=args.verbose)
+    server = OpenAICompatibleServer(
+        responder=responder,
+        latency=args.latency,
+        faults=faults,
+        seed=args.seed,
+        model_name=args.model_name,
+        host=args.host,
+        port=args.port,
+        verbose=args.verbose,
+    )
     done = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
