@@ -626,8 +626,7 @@ def lm_judge_metric(lm: dspy.LM | None = None) -> Any:
             try:
                 with dspy.context(**({"lm": lm} if lm is not None else {})):
                     verdict = judge(composite_task=str(meta.get("composite_task", "")), conversation=messages)
-                assessment = verdict.assessment
-                passed += bool(assessment.accomplished and assessment.faithful)
+                passed += bool(verdict.accomplished and verdict.faithful)
             except (dspy.AdapterParseError, ValueError):
                 continue
         return _pass_or_score(passed / len(rows), trace)

@@ -16,13 +16,12 @@ class AssistantTurnStage(Stage):
     role = "assistant"
 
     def check(self, prediction: dspy.Prediction, inputs: dict[str, Any]) -> list[Finding]:
-        reply = prediction.reply
-        if not reply.tool_calls and not reply.content.strip():
-            return [error("assistant_message_empty", "reply", "write text or call at least one tool")]
+        if not prediction.tool_calls and not prediction.content.strip():
+            return [error("assistant_message_empty", "content", "write text or call at least one tool")]
         specs = {t["function"]["name"]: t["function"] for t in inputs["tools"]}
         findings: list[Finding] = []
-        for i, call in enumerate(reply.tool_calls):
-            path = f"reply.tool_calls[{i}]"
+        for i, call in enumerate(prediction.tool_calls):
+            path = f"tool_calls[{i}]"
             if call.name not in specs:
                 findings.append(
                     error(

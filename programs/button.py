@@ -30,6 +30,7 @@ from toolsynth.programs.generate_functions import GenerateFunctionsStage
 from toolsynth.programs.judge_composition import JudgeCompositionStage
 from toolsynth.programs.judge_sample import JudgeSampleStage
 from toolsynth.programs.stage import Stage, StageRejected, run_sync
+from toolsynth.sampling import Sampling, sampling_for
 from toolsynth.types import CompositeTask, Rejection, Sample, SubtaskFunction
 from toolsynth.validators.findings import as_feedback, codes, errors
 from toolsynth.validators.sample import check_sample
@@ -68,6 +69,7 @@ class ButtonProgram(dspy.Module):
         system_prompt: str = DEFAULT_SYSTEM_PROMPT,
         role_lms: dict[str, dspy.LM] | None = None,
         judge_samples: bool = False,
+        sampling: dict[str, Sampling] | None = None,
     ) -> None:
         super().__init__()
         if not 0.0 <= parallel_ratio <= 1.0:
@@ -87,6 +89,9 @@ class ButtonProgram(dspy.Module):
         self.parallel_ratio = parallel_ratio
         self.seed = seed
         self.language = language
+        self.sampling = sampling_for(sampling)
+        for stage in self.stages():
+            stage.sampling = self.sampling[stage.role]
         self.use_lms(role_lms or {})
 
     def config(self) -> dict[str, Any]:
@@ -101,6 +106,7 @@ class ButtonProgram(dspy.Module):
             "language": self.language,
             "system_prompt": self.conversation.system_prompt,
             "judge_samples": self.judge_samples,
+            "sampling": {role: s.request_kwargs() for role, s in sorted(self.sampling.items())},
         }
 
     def provenance(self) -> dict[str, Any]:
@@ -192,11 +198,9 @@ class ButtonProgram(dspy.Module):
         try:
             composite = await self._compose(key, task, code)
             meta.update(composite_task=composite.instruction, strategy=composite.strategy)
-            verdict = (
-                await self.judge_composition.run(
-                    f"{key}/judge", composite_instruction=composite.instruction, subtasks=composite.subtasks
-                )
-            ).verdict
+            verdict = await self.judge_composition.run(
+                f"{key}/judge", composite_instruction=composite.instruction, subtasks=composite.subtasks
+            )
             if not verdict.feasible:
                 raise StageRejected(self.judge_composition.stage_name, ["infeasible"], verdict.reasons)
             planned = await self.generate_functions.run(
@@ -227,16 +231,14 @@ class ButtonProgram(dspy.Module):
     async def _judge(self, sample: Sample, row: dict[str, Any]) -> Sample | Rejection:
         """The optional semantic gate; its verdict is kept on the sample or the rejection."""
         try:
-            assessment = (
-                await self.judge_sample.run(
-                    f"{sample.id}/judge_sample",
-                    composite_task=sample.meta["composite_task"],
-                    conversation=row["messages"][1:],
-                )
-            ).assessment
+            assessment = await self.judge_sample.run(
+                f"{sample.id}/judge_sample",
+                composite_task=sample.meta["composite_task"],
+                conversation=row["messages"][1:],
+            )
         except StageRejected as rejected:
             return _rejection(sample.id, sample.source_id, rejected, sample.meta)
-        verdict = assessment.model_dump()
+        verdict = {k: assessment[k] for k in ("accomplished", "faithful", "reasons")}
         failed = [
             code
             for code, ok in (

@@ -57,16 +57,15 @@ class Conversation(dspy.Module):
             prediction = await self.assistant.run(
                 f"{key}/assistant/{turn}", round=turn - 1, tools=tools, conversation=shown(), language=language
             )
-            reply = prediction.reply
-            if reply.tool_calls:
+            if prediction.tool_calls:
                 calls = [
                     ToolCall(id=call_id(key, turn, i), name=c.name, arguments=c.arguments)
-                    for i, c in enumerate(reply.tool_calls)
+                    for i, c in enumerate(prediction.tool_calls)
                 ]
-                messages.append(Message(role="assistant", content=reply.content or None, tool_calls=calls))
+                messages.append(Message(role="assistant", content=prediction.content or None, tool_calls=calls))
                 messages.extend(await self._answer_calls(key, turn, calls, by_name, messages))
                 continue
-            messages.append(Message(role="assistant", content=reply.content))
+            messages.append(Message(role="assistant", content=prediction.content))
             follow_up = await self.user.run(
                 f"{key}/user/{turn}",
                 check_with=names,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import json
 import random
 import threading
 from collections.abc import Coroutine
@@ -19,8 +20,18 @@ from typing import Any, ClassVar, TypeVar
 import dspy
 from pydantic import TypeAdapter
 
+from toolsynth.adapter import (
+    OutputInvalid,
+    ProbeStructuredOutputs,
+    StageAdapter,
+    expected_shape,
+    is_dialect_refusal,
+    logging_replies,
+    structured_outputs,
+)
 from toolsynth.execution import (
     PhaseLimitReached,
+    current_breaker,
     current_memo,
     current_meter,
     current_phase_limit,
@@ -29,7 +40,8 @@ from toolsynth.execution import (
     retry_after_seconds,
 )
 from toolsynth.lm import cost_of
-from toolsynth.validators.findings import Finding, as_feedback, codes, errors
+from toolsynth.sampling import DEFAULT_SAMPLING, Sampling
+from toolsynth.validators.findings import Finding, as_feedback, codes, error, errors
 
 T = TypeVar("T")
 
@@ -59,11 +71,12 @@ class Stage(dspy.Module):
     level: ClassVar[int]
     """Position in the pipeline; conversation stages add 3 per round (used by stage-barrier schedules)."""
 
-    def __init__(self, max_attempts: int = 3, lm: dspy.LM | None = None) -> None:
+    def __init__(self, max_attempts: int = 3, lm: dspy.LM | None = None, sampling: Sampling | None = None) -> None:
         super().__init__()
         self.predict = dspy.Predict(self.signature)
         self.max_attempts = max(1, max_attempts)
         self.role_lm = lm
+        self.sampling = sampling if sampling is not None else DEFAULT_SAMPLING.get(self.role)
 
     @property
     def stage_name(self) -> str:
@@ -117,26 +130,37 @@ class Stage(dspy.Module):
         findings: list[Finding] = []
         previous = ""
         outer_trace = dspy.settings.trace
-        for _ in range(self.max_attempts):
+        meter = current_meter()
+        for attempt in range(1, self.max_attempts + 1):
             predictor = self.predict
             call_inputs = dict(inputs)
             if findings:
                 predictor = dspy.Predict(self.predict.signature.append("feedback", FEEDBACK_FIELD))
                 predictor.demos = self.predict.demos
-                call_inputs["feedback"] = f"Your previous answer:\n{previous}\n\nProblems:\n{as_feedback(findings)}"
-            try:
-                with dspy.context(trace=None):
-                    prediction = await self._predict(predictor, call_inputs)
-            except dspy.AdapterParseError as exc:
-                findings = [Finding("output_unparseable", "error", "", _first_line(str(exc)))]
-                previous = str(getattr(exc, "lm_response", "") or "")[:2000]
-                continue
-            findings = errors(self.check(prediction, facts))
+                call_inputs["feedback"] = repair_feedback(previous, findings, expected_shape(self.signature))
+            with logging_replies() as replies:
+                try:
+                    with dspy.context(trace=None):
+                        prediction = await self._predict(predictor, call_inputs)
+                except OutputInvalid as exc:
+                    findings, previous = exc.findings, _previous_answer(exc.parsed, exc.lm_response)
+                except dspy.AdapterParseError as exc:
+                    findings = [error("output_unparseable", "", _first_line(str(exc)))]
+                    previous = _previous_answer(exc.parsed_result, exc.lm_response)
+                else:
+                    findings = errors(self.check(prediction, facts))
+                    previous = _previous_answer(self.dump_lenient(prediction), "")
+            if meter is not None:
+                unreadable = any(f.code in UNREADABLE_CODES for f in findings)
+                meter.attempt(self.stage_name, codes(findings), replies.repairs, unreadable)
             if not findings:
+                if meter is not None:
+                    meter.finished(self.stage_name, attempt, passed=True)
                 if outer_trace is not None:
                     outer_trace.append((self.predict, dict(inputs), prediction))
                 return prediction
-            previous = str(self.dump_lenient(prediction))[:2000]
+        if meter is not None:
+            meter.finished(self.stage_name, self.max_attempts, passed=False)
         raise StageRejected(
             self.stage_name,
             codes(findings),
@@ -150,37 +174,121 @@ class Stage(dspy.Module):
             return {k: str(v) for k, v in prediction.items()}
 
     async def _predict(self, predictor: dspy.Predict, inputs: dict[str, Any]) -> dspy.Prediction:
-        """One prediction; transient LM errors are retried with backoff, outside the call slot."""
+        """One prediction; transient LM errors are retried with backoff, outside the call slot.
+
+        A request the provider refuses (context length, content filter, a bad request) rejects this record
+        only, unless refusals before any success show the model cannot be used at all (`FailureBreaker`).
+        """
         policy = current_retry_policy()
         rng = random.Random()
         for attempt in range(policy.retries + 1):
             try:
                 return await self._predict_once(predictor, inputs)
             except dspy.LMError as exc:
-                if not dspy.is_retryable_lm_error(exc):
+                if isinstance(exc, FATAL_LM_ERRORS):
                     raise
+                if not dspy.is_retryable_lm_error(exc):
+                    breaker = current_breaker()
+                    if breaker is not None and breaker.refused():
+                        raise
+                    code = (
+                        "context_window_exceeded"
+                        if isinstance(exc, dspy.ContextWindowExceededError)
+                        else ("lm_request_refused")
+                    )
+                    raise StageRejected(self.stage_name, [code], _first_line(str(exc))) from exc
                 if attempt == policy.retries:
                     raise StageRejected(self.stage_name, ["lm_error"], _first_line(str(exc))) from exc
                 await asyncio.sleep(policy.delay(attempt, retry_after_seconds(exc), rng))
         raise AssertionError("unreachable")
 
     async def _predict_once(self, predictor: dspy.Predict, inputs: dict[str, Any]) -> dspy.Prediction:
-        async with lm_slot():
-            lm = self.role_lm or dspy.settings.lm
-            with (
-                dspy.context(**({"lm": self.role_lm} if self.role_lm is not None else {})),
-                dspy.track_usage() as tracker,
-            ):
-                prediction = await predictor.acall(**inputs)
-        meter = current_meter()
-        if meter is not None:
-            model = str(getattr(lm, "model", "unknown"))
-            for entries in tracker.usage_data.values():
-                for usage in entries:
-                    prompt = int(usage.get("prompt_tokens") or 0)
-                    completion = int(usage.get("completion_tokens") or 0)
-                    meter.record(self.stage_name, self.role, prompt, completion, cost_of(model, prompt, completion))
+        lm = self.role_lm or dspy.settings.lm
+        if lm is not None and structured_outputs.needs_probe(lm):
+            await structured_outputs.resolve(lm, lambda _dialect: self._probe(lm))
+        config = self.sampling.request_kwargs() if self.sampling is not None else {}
+        prediction = await self._metered_call(self.stage_name, lm, predictor, {**inputs, "config": config})
+        breaker = current_breaker()
+        if breaker is not None:
+            breaker.succeeded()
         return prediction
+
+    async def _metered_call(
+        self, stage: str, lm: Any, predictor: dspy.Predict, inputs: dict[str, Any]
+    ) -> dspy.Prediction:
+        """One request under the run's call bound, metered whatever becomes of it (a reply that fails to
+        parse and a refused request count as calls too; a reply served from DSPy's cache does not)."""
+        async with lm_slot():
+            context = {"adapter": STAGE_ADAPTER, **({"lm": self.role_lm} if self.role_lm is not None else {})}
+            with dspy.context(**context), dspy.track_usage() as tracker:
+                sent = False
+                try:
+                    return await predictor.acall(**inputs)
+                except dspy.LMError:
+                    sent = True
+                    raise
+                finally:
+                    self._meter(stage, lm, tracker, sent)
+
+    def _meter(self, stage: str, lm: Any, tracker: Any, failed_request: bool) -> None:
+        meter = current_meter()
+        if meter is None:
+            return
+        model = str(getattr(lm, "model", "unknown"))
+        entries = [usage for per_model in tracker.usage_data.values() for usage in per_model]
+        for usage in entries:
+            prompt = int(usage.get("prompt_tokens") or 0)
+            completion = int(usage.get("completion_tokens") or 0)
+            meter.record(stage, self.role, prompt, completion, cost_of(model, prompt, completion))
+        if failed_request and not entries:
+            meter.record(stage, self.role, 0, 0, 0.0)
+
+    async def _probe(self, lm: Any) -> bool:
+        """One tiny request in `dialect` (already selected): does the server accept that format?"""
+        try:
+            answer = await self._metered_call(
+                "structured_outputs_probe",
+                lm,
+                dspy.Predict(ProbeStructuredOutputs),
+                {"question": "Is 2 greater than 1?", "config": {"temperature": 0.0, "max_tokens": 16}},
+            )
+        except dspy.LMError as exc:
+            if isinstance(exc, FATAL_LM_ERRORS) or not is_dialect_refusal(exc):
+                raise
+            return False
+        except dspy.AdapterParseError:
+            return False
+        return isinstance(answer.answer, bool)
+
+
+FATAL_LM_ERRORS = (dspy.LMAuthError, dspy.LMBillingError, dspy.LMConfigurationError)
+"""Errors that would fail every record: the run stops at once."""
+
+UNREADABLE_CODES = frozenset(
+    {"output_unparseable", "output_field_missing", "output_field_invalid", "reply_too_long", "reply_too_deep"}
+)
+
+STAGE_ADAPTER = StageAdapter()
+
+
+def repair_feedback(previous: str, findings: list[Finding], shape: str) -> str:
+    """What a repair attempt is told: its previous answer as JSON, every problem with its path and reason,
+    and a one-line example of the expected shape."""
+    return (
+        f"Your previous answer:\n{previous}\n\nProblems:\n{as_feedback(findings)}\n\n"
+        f"Answer again with one JSON object shaped like this example:\n{shape}"
+    )
+
+
+def _previous_answer(parsed: Any, raw: str | None) -> str:
+    if isinstance(parsed, dict):
+        try:
+            text = json.dumps(parsed, ensure_ascii=False, default=str)
+        except (TypeError, ValueError, RecursionError):
+            text = str(raw or "")
+    else:
+        text = str(raw or "")
+    return text if len(text) <= 2000 else text[:2000] + " ...(cut)"
 
 
 def _first_line(text: str) -> str:

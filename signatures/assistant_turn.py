@@ -4,7 +4,7 @@ from typing import Any
 
 import dspy
 
-from toolsynth.types import AssistantReply
+from toolsynth.types import CallDraft
 
 
 class AssistantTurn(dspy.Signature):
@@ -17,4 +17,7 @@ class AssistantTurn(dspy.Signature):
     tools: list[dict[str, Any]] = dspy.InputField(desc="the functions you may call (OpenAI function format)")
     conversation: list[dict[str, Any]] = dspy.InputField(desc="the messages so far, OpenAI chat format")
     language: str = dspy.InputField(desc="the language to answer in")
-    reply: AssistantReply = dspy.OutputField()
+    content: str = dspy.OutputField(default="", desc="text for the user; empty when you only call tools")
+    tool_calls: list[CallDraft] = dspy.OutputField(
+        default=[], desc='calls to make now, each {"name": ..., "arguments": {...}}; empty when answering'
+    )

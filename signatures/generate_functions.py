@@ -12,7 +12,8 @@ class GenerateFunctions(dspy.Signature):
     a `required` list; `returns` is a JSON Schema object of the result. Where one subtask consumes
     another's result, the first function returns the field the second one takes as an argument, under a
     matching name. Write no function for a subtask that is pure reasoning or arithmetic; map it to null.
-    Map every subtask to the function that serves it."""
+    Map every subtask to the function that serves it. Write every schema out in full: never use `$ref`,
+    `$defs` or `definitions`."""
 
     composite_instruction: str = dspy.InputField()
     subtasks: list[Subtask] = dspy.InputField()

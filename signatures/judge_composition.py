@@ -2,7 +2,7 @@
 
 import dspy
 
-from toolsynth.types import Subtask, Verdict
+from toolsynth.types import Subtask
 
 
 class JudgeComposition(dspy.Signature):
@@ -10,8 +10,9 @@ class JudgeComposition(dspy.Signature):
     concrete and could be done with a realistic function call or simple reasoning; a subtask that depends on
     another really needs that one's result; independent subtasks really are independent; the composite
     instruction asks for exactly these subtasks and gives every detail they need; nothing asks for
-    something harmful or impossible."""
+    something harmful or impossible. Give your reasons first, then the verdict."""
 
     composite_instruction: str = dspy.InputField()
     subtasks: list[Subtask] = dspy.InputField()
-    verdict: Verdict = dspy.OutputField()
+    reasons: str = dspy.OutputField(desc="one or two sentences: why it is or is not feasible")
+    feasible: bool = dspy.OutputField(desc="true or false")

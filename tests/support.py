@@ -86,6 +86,8 @@ def demo_unless(broken: Callable[[list[dict[str, Any]]], str | None]) -> Callabl
 
 
 def stage_of(messages: list[dict[str, Any]]) -> str:
-    """Which signature a prompt is for, by its first output field name."""
+    """Which signature a prompt is for, by its output field names: the first one, or the second where two
+    signatures share the first (the judges both start with `reasons`)."""
     system = messages[0]["content"]
-    return system.split("Your output fields are:", 1)[-1].split("`", 2)[1]
+    names = system.split("Your output fields are:", 1)[-1].split("All interactions", 1)[0].split("`")[1::2]
+    return names[1] if names[0] == "reasons" and len(names) > 1 else names[0]

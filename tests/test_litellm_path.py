@@ -133,6 +133,7 @@ def test_transient_faults_are_retried_and_lose_nothing(
 
 
 def test_retry_after_from_the_server_is_honoured(server: OpenAICompatibleServer) -> None:
+    from toolsynth.adapter import set_structured_outputs
     from toolsynth.execution import RetryPolicy, retry_after_seconds, running_with
     from toolsynth.programs.extract_scenario import ExtractScenarioStage
     from toolsynth.programs.stage import run_sync
@@ -147,6 +148,7 @@ def test_retry_after_from_the_server_is_honoured(server: OpenAICompatibleServer)
 
     server.configure(faults=Faults(script=["rate_limit"], retry_after=0.05))
     server.reset_stats()
+    set_structured_outputs(lm, "json_schema")  # no probe request: this test counts requests
     policy = RetryPolicy(retries=1, base_seconds=60.0)  # without Retry-After this would sleep up to a minute
     started = time.monotonic()
     with running_with(retry=policy), dspy.context(lm=lm, adapter=dspy.JSONAdapter()):

@@ -120,8 +120,8 @@ def test_findings_are_fed_back_and_a_repair_is_accepted() -> None:
 
 def test_assistant_calling_unknown_tool_is_rejected_with_its_code() -> None:
     def broken(messages: list[dict[str, Any]]) -> str | None:
-        if stage_of(messages) == "reply":
-            return json.dumps({"reply": {"content": "", "tool_calls": [{"name": "launch_rocket", "arguments": {}}]}})
+        if stage_of(messages) == "content":
+            return json.dumps({"content": "", "tool_calls": [{"name": "launch_rocket", "arguments": {}}]})
         return None
 
     lm, _ = scripted_lm(demo_unless(broken))
@@ -132,8 +132,8 @@ def test_assistant_calling_unknown_tool_is_rejected_with_its_code() -> None:
 
 def test_conversation_at_turn_limit_is_rejected() -> None:
     def stalling(messages: list[dict[str, Any]]) -> str | None:
-        if stage_of(messages) == "reply":
-            return json.dumps({"reply": {"content": "Could you say that again?", "tool_calls": []}})
+        if stage_of(messages) == "content":
+            return json.dumps({"content": "Could you say that again?", "tool_calls": []})
         if stage_of(messages) == "message" and "[[ ## conversation ## ]]\n[]" not in messages[-1]["content"]:
             return json.dumps({"message": "I already told you.", "task_complete": False})
         return None
@@ -145,8 +145,8 @@ def test_conversation_at_turn_limit_is_rejected() -> None:
 
 
 def test_infeasible_verdict_is_a_rejection_with_reasons() -> None:
-    verdict = json.dumps({"verdict": {"feasible": False, "reasons": "The second step does not need the first."}})
-    lm, _ = scripted_lm(demo_unless(lambda m: verdict if stage_of(m) == "verdict" else None))
+    verdict = json.dumps({"reasons": "The second step does not need the first.", "feasible": False})
+    lm, _ = scripted_lm(demo_unless(lambda m: verdict if stage_of(m) == "feasible" else None))
     result = run(ButtonProgram(expand=0), lm, chat=WEATHER_CHAT)
     [rejection] = result.rejections
     assert rejection.stage == "JudgeComposition" and rejection.codes == ["infeasible"]
@@ -214,15 +214,9 @@ def test_semantic_judge_gate_records_its_verdict(demo: dspy.LM) -> None:
     assert sample.meta["sample_judge"]["accomplished"] and sample.meta["sample_judge"]["faithful"]
 
     verdict = json.dumps(
-        {
-            "assessment": {
-                "accomplished": True,
-                "faithful": False,
-                "reasons": "Message 5 states a temperature no tool returned.",
-            }
-        }
+        {"reasons": "Message 5 states a temperature no tool returned.", "accomplished": True, "faithful": False}
     )
-    lm, _ = scripted_lm(demo_unless(lambda m: verdict if stage_of(m) == "assessment" else None))
+    lm, _ = scripted_lm(demo_unless(lambda m: verdict if stage_of(m) == "accomplished" else None))
     result = run(ButtonProgram(expand=0, judge_samples=True), lm, chat=WEATHER_CHAT, source_id="j")
     [rejection] = result.rejections
     assert rejection.stage == "JudgeSample" and rejection.codes == ["judge_unfaithful"]

@@ -32,7 +32,7 @@ from toolsynth.signatures import (
     SimulateTool,
     SimulateUser,
 )
-from toolsynth.types import AssistantReply, FunctionSpec, Subtask, Verdict
+from toolsynth.types import FunctionSpec, Subtask
 
 TASK = "Check the current weather in Lisbon in Celsius."
 WEATHER = FunctionSpec(
@@ -103,8 +103,8 @@ def test_compositions(demo: dspy.LM) -> None:
 
 def test_judge_composition(demo: dspy.LM) -> None:
     subtasks = [Subtask(id=1, instruction=TASK), Subtask(id=2, instruction="Make me a sandwich.", depends_on=[1])]
-    verdict = run(JudgeCompositionStage(), composite_instruction="x", subtasks=subtasks).verdict
-    assert isinstance(verdict, Verdict) and verdict.feasible is False and verdict.reasons
+    verdict = run(JudgeCompositionStage(), composite_instruction="x", subtasks=subtasks)
+    assert verdict.feasible is False and verdict.reasons
 
 
 def test_conversation_agents(demo: dspy.LM) -> None:
@@ -114,8 +114,8 @@ def test_conversation_agents(demo: dspy.LM) -> None:
     assert opening.message and opening.task_complete is False
     tools = [WEATHER.to_openai_tool()]
     conversation = [{"role": "user", "content": "Please check the current weather in Lisbon in Celsius."}]
-    reply = run(AssistantTurnStage(), tools=tools, conversation=conversation, language="English").reply
-    assert isinstance(reply, AssistantReply)
+    reply = run(AssistantTurnStage(), tools=tools, conversation=conversation, language="English")
+    assert reply.content == ""
     assert [(c.name, c.arguments) for c in reply.tool_calls] == [
         ("get_current_weather", {"city": "Lisbon", "unit": "celsius"})
     ]
@@ -141,10 +141,8 @@ def test_conversation_agents(demo: dspy.LM) -> None:
 def test_assistant_arguments_are_checked_against_the_schema() -> None:
     bad = json.dumps(
         {
-            "reply": {
-                "content": "",
-                "tool_calls": [{"name": "get_current_weather", "arguments": {"city": "Lisbon", "unit": "kelvin"}}],
-            }
+            "content": "",
+            "tool_calls": [{"name": "get_current_weather", "arguments": {"city": "Lisbon", "unit": "kelvin"}}],
         }
     )
     lm, engine = scripted_lm(lambda messages: bad)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,42 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--api-base", help="base URL of an OpenAI-compatible server (vLLM, llama.cpp, ...)")
     for role in ("assistant", "user", "tool", "judge"):
         g.add_argument(f"--{role}-model", help=f"model for the {role} role (default: --model)")
-    g.add_argument("--temperature", type=float)
-    g.add_argument("--max-tokens", type=int)
+    g.add_argument(
+        "--temperature",
+        type=_per_role(float),
+        help="sampling temperature: one value for every role, or ROLE=VALUE,... (roles: generator, user, "
+        "assistant, tool, judge); default per role: generator 0.7, user 0.8, assistant 0.3, tool 0.2, judge 0",
+    )
+    g.add_argument(
+        "--max-tokens",
+        type=_per_role(int),
+        help="reply limit: one value or ROLE=VALUE,...; default per role: generator 1500, user 300, "
+        "assistant 1000, tool 600, judge 400",
+    )
+    g.add_argument(
+        "--structured-outputs",
+        choices=["auto", "json_schema", "json_object_schema", "off"],
+        default="auto",
+        help="send each stage's output JSON Schema: json_schema (OpenAI, vLLM, SGLang), json_object_schema "
+        "(llama-cpp-python), off; auto = litellm's capability table, or one probe per run for --api-base servers",
+    )
     g.add_argument("--timeout", type=float, help="seconds per LM request")
     g.add_argument("--no-cache", action="store_true", help="bypass DSPy's LM response cache")
+
+
+def _per_role(cast: type[float] | type[int]) -> Any:
+    from toolsynth.sampling import parse_per_role
+
+    roles = ("generator", "user", "assistant", "tool", "judge")
+
+    def parse(text: str) -> Any:
+        try:
+            return parse_per_role(text, cast, roles)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+
+    parse.__name__ = cast.__name__  # argparse names the type in its error message
+    return parse
 
 
 def _add_program_options(p: argparse.ArgumentParser) -> None:
@@ -85,9 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("eval", "optimize"):
             result: int = args.func(args)
             return result
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("interrupted; run the same command again to resume", file=sys.stderr)
-        return 130
+        return 128 + int(getattr(exc, "signum", signal.SIGINT))  # 130 for Ctrl-C, 143 for SIGTERM
     return EXIT_USAGE
 
 
@@ -98,9 +131,8 @@ def model_config(args: argparse.Namespace) -> Any:
     return ModelConfig(
         model=args.model,
         api_base=args.api_base,
-        temperature=args.temperature,
-        max_tokens=args.max_tokens,
         timeout=args.timeout,
+        structured_outputs=args.structured_outputs,
         role_models={k: v for k, v in roles.items() if v},
         seed=args.seed,
         cache=not args.no_cache,
@@ -109,8 +141,10 @@ def model_config(args: argparse.Namespace) -> Any:
 
 def build_program(args: argparse.Namespace, lms: dict[str, Any]) -> Any:
     from toolsynth.programs import ButtonProgram
+    from toolsynth.sampling import sampling_for
 
     program = ButtonProgram(
+        sampling=sampling_for(temperature=args.temperature, max_tokens=args.max_tokens),
         expand=args.expand,
         tasks_per_scenario=args.tasks_per_scenario,
         parallel_ratio=args.parallel_ratio,

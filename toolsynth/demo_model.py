@@ -186,13 +186,8 @@ def _judge(inputs: Inputs, seed: int) -> dict[str, Any]:
         if _match_capability(text, language_of(text)) is None and _match_reasoning(text, language_of(text)) is None
     ]
     if unknown or not _subtask_texts(inputs):
-        return {
-            "verdict": {
-                "feasible": False,
-                "reasons": f"Subtasks {unknown} are not concrete enough to map to a function call.",
-            }
-        }
-    return {"verdict": {"feasible": True, "reasons": "Every subtask is concrete and the dependencies are real."}}
+        return {"reasons": f"Subtasks {unknown} are not concrete enough to map to a function call.", "feasible": False}
+    return {"reasons": "Every subtask is concrete and the dependencies are real.", "feasible": True}
 
 
 def _functions(inputs: Inputs, seed: int) -> dict[str, Any]:
@@ -298,7 +293,7 @@ def _assistant(inputs: Inputs, seed: int) -> dict[str, Any]:
         answers = [re.fullmatch(r"(?:It's |是)(.+?)[.。]", u.strip()) for u in users[1:]]
         value = next((a.group(1) for a in answers if a), None)
         if value is None:
-            return {"reply": {"content": _clarifying_question(users[0], lang), "tool_calls": []}}
+            return {"content": _clarifying_question(users[0], lang), "tool_calls": []}
         text = users[0].replace(vague, value)
 
     done = _done_calls(conversation)
@@ -324,14 +319,14 @@ def _assistant(inputs: Inputs, seed: int) -> dict[str, Any]:
             if not any(d.name == cap.name and d.arguments == args for d in done):
                 pending.append({"name": cap.name, "arguments": args})
     if pending:
-        return {"reply": {"content": "", "tool_calls": pending}}
+        return {"content": "", "tool_calls": pending}
     if not usable or (waiting and not done):
         sorry = (
             "抱歉，我现有的工具无法完成这个请求。"
             if lang == "zh"
             else "I'm sorry, I can't do that with the tools I have."
         )
-        return {"reply": {"content": sorry, "tool_calls": []}}
+        return {"content": sorry, "tool_calls": []}
     parts = [_CAPABILITIES[d.name].summarize(d.arguments, d.result, lang) for d in done if d.name in _CAPABILITIES]
     reasoning = _match_reasoning(text, lang)
     if reasoning is not None:
@@ -339,7 +334,7 @@ def _assistant(inputs: Inputs, seed: int) -> dict[str, Any]:
         inputs_for_rule = [d.result for d in done if d.name == first]
         if len(inputs_for_rule) >= 2:
             parts.append(rule.conclude(inputs_for_rule[-2:], lang))
-    return {"reply": {"content": (" " if lang == "en" else "").join(parts), "tool_calls": []}}
+    return {"content": (" " if lang == "en" else "").join(parts), "tool_calls": []}
 
 
 def _clarifying_question(opening: str, lang: Lang) -> str:
@@ -389,7 +384,7 @@ def _judge_sample(inputs: Inputs, seed: int) -> dict[str, Any]:
         if accomplished
         else "The conversation does not end with an answer built on tool results."
     )
-    return {"assessment": {"accomplished": accomplished, "faithful": faithful, "reasons": reasons}}
+    return {"reasons": reasons, "accomplished": accomplished, "faithful": faithful}
 
 
 Handler = Callable[[Inputs, int], dict[str, Any]]
@@ -400,12 +395,12 @@ HANDLERS: dict[frozenset[str], Handler] = {
     frozenset({"tasks"}): _atomic_tasks,
     frozenset({"subsequent_task", "composite_instruction"}): lambda i, s: _compose(i, s, parallel=False),
     frozenset({"parallel_task", "subsequent_task", "composite_instruction"}): lambda i, s: _compose(i, s, True),
-    frozenset({"verdict"}): _judge,
+    frozenset({"reasons", "feasible"}): _judge,
     frozenset({"functions", "subtask_functions"}): _functions,
     frozenset({"message", "task_complete"}): _simulate_user,
-    frozenset({"reply"}): _assistant,
+    frozenset({"content", "tool_calls"}): _assistant,
     frozenset({"result"}): _simulate_tool,
-    frozenset({"assessment"}): _judge_sample,
+    frozenset({"reasons", "accomplished", "faithful"}): _judge_sample,
 }
 
 

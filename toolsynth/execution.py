@@ -49,17 +49,74 @@ class StageUsage:
 
 
 @dataclass
+class StageOutcomes:
+    """How one stage's predictions went: first-try passes, repairs that worked, rejections, and why."""
+
+    runs: int = 0
+    first_try: int = 0
+    repaired: int = 0
+    rejected: int = 0
+    attempts: int = 0
+    unreadable_replies: int = 0
+    attempt_codes: dict[str, int] = field(default_factory=dict)
+    repairs: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        retried = self.runs - self.first_try
+        return {
+            "runs": self.runs,
+            "attempts": self.attempts,
+            "first_try_pass": self.first_try,
+            "repaired": self.repaired,
+            "rejected": self.rejected,
+            "first_try_pass_rate": round(self.first_try / self.runs, 4) if self.runs else None,
+            "repair_success_rate": round(self.repaired / retried, 4) if retried else None,
+            "unreadable_replies": self.unreadable_replies,
+            "attempt_codes": dict(sorted(self.attempt_codes.items())),
+            "reply_repairs": dict(sorted(self.repairs.items())),
+        }
+
+
+@dataclass
 class UsageMeter:
-    """LM calls, tokens and cost per stage and per role (thread-safe)."""
+    """LM calls, tokens and cost per stage and per role, and each stage's pass rates (thread-safe).
+
+    Every request sent counts as a call, whatever became of it: a reply that failed to parse, a repair
+    attempt, a request the server refused, a structured-output probe.
+    """
 
     by_stage: dict[str, StageUsage] = field(default_factory=dict)
     by_role: dict[str, StageUsage] = field(default_factory=dict)
+    outcomes: dict[str, StageOutcomes] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record(self, stage: str, role: str, prompt: int, completion: int, cost: float | None) -> None:
         with self._lock:
             self.by_stage.setdefault(stage, StageUsage()).add(prompt, completion, cost)
             self.by_role.setdefault(role, StageUsage()).add(prompt, completion, cost)
+
+    def attempt(self, stage: str, codes: list[str], repairs: list[str], unreadable: bool) -> None:
+        """One attempt of a stage: the finding codes that failed it (none: it passed) and the reply repairs."""
+        with self._lock:
+            o = self.outcomes.setdefault(stage, StageOutcomes())
+            o.attempts += 1
+            o.unreadable_replies += unreadable
+            for code in codes:
+                o.attempt_codes[code] = o.attempt_codes.get(code, 0) + 1
+            for name in repairs:
+                o.repairs[name] = o.repairs.get(name, 0) + 1
+
+    def finished(self, stage: str, attempts: int, passed: bool) -> None:
+        """A stage prediction ended: passed on attempt `attempts`, or rejected after them."""
+        with self._lock:
+            o = self.outcomes.setdefault(stage, StageOutcomes())
+            o.runs += 1
+            if passed and attempts == 1:
+                o.first_try += 1
+            elif passed:
+                o.repaired += 1
+            else:
+                o.rejected += 1
 
     def total(self) -> StageUsage:
         out = StageUsage()
@@ -76,6 +133,32 @@ class UsageMeter:
             stages = {k: v.to_json() for k, v in sorted(self.by_stage.items())}
             roles = {k: v.to_json() for k, v in sorted(self.by_role.items())}
         return {"total": self.total().to_json(), "by_stage": stages, "by_role": roles}
+
+    def outcomes_json(self) -> dict[str, Any]:
+        with self._lock:
+            return {k: v.to_json() for k, v in sorted(self.outcomes.items())}
+
+
+class FailureBreaker:
+    """Tells a request error that would fail every record from one that belongs to its record.
+
+    A request the provider refuses (400, content filter, context length) is that record's rejection. But
+    the same refusal for every request of a run means the model or the server cannot be used: when the
+    first `threshold` refusals of a run come before any request has succeeded, the run stops.
+    """
+
+    def __init__(self, threshold: int = 3) -> None:
+        self.threshold = threshold
+        self.successes = 0
+        self.refusals = 0
+
+    def succeeded(self) -> None:
+        self.successes += 1
+
+    def refused(self) -> bool:
+        """Count a refusal; True when the run should stop."""
+        self.refusals += 1
+        return self.successes == 0 and self.refusals >= self.threshold
 
 
 @dataclass(frozen=True)
@@ -157,6 +240,7 @@ _limit: ContextVar[CallLimit | None] = ContextVar("toolsynth_call_limit", defaul
 _meter: ContextVar[UsageMeter | None] = ContextVar("toolsynth_usage_meter", default=None)
 _retry: ContextVar[RetryPolicy | None] = ContextVar("toolsynth_retry_policy", default=None)
 _phase: ContextVar[int | None] = ContextVar("toolsynth_phase_limit", default=None)
+_breaker: ContextVar[FailureBreaker | None] = ContextVar("toolsynth_failure_breaker", default=None)
 
 
 def current_memo() -> StepMemo | None:
@@ -171,6 +255,10 @@ def current_phase_limit() -> int | None:
     return _phase.get()
 
 
+def current_breaker() -> FailureBreaker | None:
+    return _breaker.get()
+
+
 def current_retry_policy() -> RetryPolicy:
     return _retry.get() or RetryPolicy()
 
@@ -182,6 +270,7 @@ def running_with(
     meter: UsageMeter | None = None,
     retry: RetryPolicy | None = None,
     phase_limit: int | None = None,
+    breaker: FailureBreaker | None = None,
 ) -> Iterator[None]:
     """Lend a memo, a call bound, a meter and a retry policy to every program called inside this block.
 
@@ -191,9 +280,11 @@ def running_with(
     """
     memo_token, limit_token, meter_token = _memo.set(memo), _limit.set(limit), _meter.set(meter)
     retry_token, phase_token = _retry.set(retry or RetryPolicy()), _phase.set(phase_limit)
+    breaker_token = _breaker.set(breaker)
     try:
         yield
     finally:
+        _breaker.reset(breaker_token)
         _phase.reset(phase_token)
         _retry.reset(retry_token)
         _meter.reset(meter_token)

@@ -14,6 +14,7 @@ from typing import Any
 
 import dspy
 
+from toolsynth.adapter import set_structured_outputs
 from toolsynth.demo_model import DEMO_MODEL_NAME, demo_lm
 
 ROLES = ("generator", "judge", "user", "assistant", "tool")
@@ -25,12 +26,12 @@ class ModelConfig:
 
     model: str | None = None
     api_base: str | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
     timeout: float | None = None
     role_models: dict[str, str] = field(default_factory=dict)
     seed: int = 0
     cache: bool = True
+    structured_outputs: str = "auto"
+    """auto | json_schema | json_object_schema | off: how each stage's output schema reaches the server."""
 
     @property
     def is_demo(self) -> bool:
@@ -45,7 +46,7 @@ class ModelConfig:
             "default": self.model or DEMO_MODEL_NAME,
             "roles": {role: self.model_for(role) for role in ROLES},
             "api_base": self.api_base,
-            "temperature": self.temperature,
+            "structured_outputs": self.structured_outputs,
             "demo": any(self.model_for(r) == DEMO_MODEL_NAME for r in ROLES),
         }
 
@@ -69,6 +70,7 @@ class ModelConfig:
             name = self.model_for(role)
             if name not in built:
                 built[name] = demo_lm(self.seed) if name == DEMO_MODEL_NAME else self._real(name)
+                set_structured_outputs(built[name], self.structured_outputs)
             lms[role] = built[name]
         return lms
 
@@ -77,10 +79,6 @@ class ModelConfig:
         kwargs: dict[str, Any] = {"num_retries": 0, "cache": self.cache}
         if self.api_base:
             kwargs["api_base"] = self.api_base
-        if self.temperature is not None:
-            kwargs["temperature"] = self.temperature
-        if self.max_tokens is not None:
-            kwargs["max_tokens"] = self.max_tokens
         if self.timeout is not None:
             kwargs["timeout"] = self.timeout
         return dspy.LM(model, engine="litellm", **kwargs)

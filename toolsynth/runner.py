@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import signal
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -22,14 +24,53 @@ from typing import Any, TextIO
 import dspy
 
 from toolsynth import __version__
-from toolsynth.execution import CallLimit, RetryPolicy, UsageMeter, running_with
+from toolsynth.execution import CallLimit, FailureBreaker, RetryPolicy, UsageMeter, running_with
 from toolsynth.programs.button import ButtonProgram, ButtonResult
 from toolsynth.readers import Seed, SeedError
 from toolsynth.store import JsonlViews, RunStore, write_json_atomic
+from toolsynth.types import Rejection
 
 
 class RunAborted(RuntimeError):
     """An error that would fail every record (bad key, unknown model): the run stops early."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped the run; what finished is kept and the same command resumes it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class _StopSignals:
+    """SIGINT and SIGTERM cancel the run's main task; `received` remembers which one came."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._installed: list[int] = []
+
+    def install(self, task: asyncio.Task[Any]) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers belong to the main thread; elsewhere the caller handles signals
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(signum, self._stop, signum, task)
+            except (NotImplementedError, RuntimeError, ValueError):
+                continue
+            self._installed.append(signum)
+
+    def _stop(self, signum: int, task: asyncio.Task[Any]) -> None:
+        if self.received is None:
+            self.received = signum
+            task.cancel()
+
+    def remove(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in self._installed:
+            loop.remove_signal_handler(signum)
+        self._installed.clear()
 
 
 @dataclass
@@ -89,13 +130,19 @@ def run(
         views.rebuild(store)
         progress = Progress(total=total)
         meter = UsageMeter()
+        stop = _StopSignals()
         status = "interrupted"
         error: str | None = None
         try:
             # No per-call history and no trace: a long run would keep every prompt and every accepted prediction
             # in memory; usage comes from the meter, and only optimizers (which bring their own trace) need one.
-            with dspy.context(lm=lm, adapter=dspy.JSONAdapter(), disable_history=True, trace=None):
-                asyncio.run(_run_all(seeds, program, store, views, progress, meter, options, stream))
+            with dspy.context(lm=lm, disable_history=True, trace=None):
+                try:
+                    asyncio.run(_run_all(seeds, program, store, views, progress, meter, options, stream, stop))
+                except (asyncio.CancelledError, KeyboardInterrupt) as exc:
+                    raise RunInterrupted(stop.received or signal.SIGINT) from exc
+            if stop.received is not None:  # a cancellation something swallowed: still an interrupted run
+                raise RunInterrupted(stop.received)
             status = "complete"
         except RunAborted as exc:
             status, error = "aborted", str(exc)
@@ -120,7 +167,11 @@ async def _run_all(
     meter: UsageMeter,
     options: RunOptions,
     stream: TextIO | None,
+    stop: _StopSignals,
 ) -> None:
+    main = asyncio.current_task()
+    if main is not None:
+        stop.install(main)
     finished = store.finished()
     limit = CallLimit(options.concurrency)
     reporter = _Reporter(progress, limit, meter, stream, options.quiet)
@@ -128,14 +179,23 @@ async def _run_all(
     max_records = 2 * options.concurrency
 
     async def one(position: int, seed: Seed) -> None:
-        result = await program.aforward(chat=seed.chat, scenario=seed.scenario, source_id=seed.source_id)
+        try:
+            result = await program.aforward(chat=seed.chat, scenario=seed.scenario, source_id=seed.source_id)
+        except dspy.LMError:
+            raise  # the stages let through only errors that would fail every record
+        except Exception as exc:  # one record's failure is that record's rejection, never the run's end
+            result = ButtonResult(rejections=[_internal_rejection(seed.source_id, exc)])
         samples = [s.to_openai() for s in result.samples]
         rejections = [r.to_json() for r in result.rejections]
-        store.finish(seed.source_id, position, samples, rejections)
+        try:
+            store.finish(seed.source_id, position, samples, rejections)
+        except UnicodeEncodeError:  # lone surrogates from a seed or a reply: stored as U+FFFD
+            samples, rejections = without_lone_surrogates(samples), without_lone_surrogates(rejections)
+            store.finish(seed.source_id, position, samples, rejections)
         views.append(samples, rejections)
         _count(progress, result)
 
-    with running_with(memo=store, limit=limit, meter=meter, retry=options.retry):
+    with running_with(memo=store, limit=limit, meter=meter, retry=options.retry, breaker=FailureBreaker()):
         reporter.start()
         try:
             for position, seed in enumerate(seeds):
@@ -159,6 +219,7 @@ async def _run_all(
             if in_flight:
                 await asyncio.gather(*in_flight, return_exceptions=True)
             reporter.stop()
+            stop.remove()
 
 
 def _raise_fatal(done: set[asyncio.Task[None]], pending: set[asyncio.Task[None]]) -> None:
@@ -189,6 +250,22 @@ def _finish_bad(store: RunStore, views: JsonlViews, progress: Progress, position
     views.append([], [rejection])
     progress.done += 1
     progress.rejected += 1
+
+
+def _internal_rejection(source_id: str, exc: Exception) -> Rejection:
+    detail = f"{type(exc).__name__}: {_one_line(exc)}"
+    return Rejection(id=source_id, source_id=source_id, stage="run", codes=["internal_error"], message=detail)
+
+
+def without_lone_surrogates(value: Any) -> Any:
+    """JSON-like data with every unpaired UTF-16 surrogate (not encodable as UTF-8) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {without_lone_surrogates(k): without_lone_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def _count(progress: Progress, result: ButtonResult) -> None:
@@ -244,6 +321,7 @@ def _manifest(
         "program": description["program"],
         "fingerprint": digest,
         "usage": meter.to_json(),
+        "stages": meter.outcomes_json(),
         "elapsed_seconds": round(time.monotonic() - progress.started, 3),
         "toolsynth": __version__,
     }

@@ -31,21 +31,6 @@ class CompositeTask(BaseModel):
     subtasks: list[Subtask]
 
 
-class Verdict(BaseModel):
-    """The feasibility judge's decision on one composite task."""
-
-    feasible: bool
-    reasons: str = Field(description="one or two sentences: why it is or is not feasible")
-
-
-class SampleAssessment(BaseModel):
-    """The optional semantic judge's view of one finished conversation."""
-
-    accomplished: bool
-    faithful: bool
-    reasons: str = Field(description="one or two sentences, naming the failing message if any")
-
-
 class FunctionSpec(BaseModel):
     """An OpenAI-style function with a JSON Schema for its result (`returns`, our extension)."""
 
@@ -76,13 +61,6 @@ class CallDraft(BaseModel):
 
     name: str
     arguments: dict[str, Any] = Field(default_factory=dict)
-
-
-class AssistantReply(BaseModel):
-    """One assistant message: either tool calls (several = issued in parallel) or text."""
-
-    content: str = Field(default="", description="text for the user; empty when only calling tools")
-    tool_calls: list[CallDraft] = Field(default_factory=list)
 
 
 class ToolCall(BaseModel):

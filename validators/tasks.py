@@ -27,10 +27,17 @@ def _normal(text: str) -> str:
 
 
 def check_text(text: Any, path: str, *, max_words: int | None = None) -> list[Finding]:
+    """Non-empty text. `max_words` is the target the prompt states: a text somewhat over it is a warning
+    (`text_long`); only one over twice the target, which no longer reads as one step, is an error."""
     if not isinstance(text, str) or not text.strip():
         return [error("text_empty", path, "must be non-empty text")]
-    if max_words is not None and word_count(text) > max_words:
-        return [error("text_too_long", path, f"has {word_count(text)} words; at most {max_words} allowed")]
+    if max_words is None:
+        return []
+    words = word_count(text)
+    if words > 2 * max_words:
+        return [error("text_too_long", path, f"has {words} words; keep it near {max_words} (at most {2 * max_words})")]
+    if words > max_words:
+        return [warning("text_long", path, f"has {words} words; the target is {max_words}")]
     return []
 
 

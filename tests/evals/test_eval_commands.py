@@ -110,11 +110,11 @@ def test_gepa_reflects_on_feedback_and_the_new_instruction_is_saved(tmp_path: Pa
     reflection (demo replies) reads the metric's feedback, writes that warning, and keeps the better prompt."""
 
     def careless(messages: list[dict]) -> str | None:
-        if stage_of(messages) != "reply" or "Avoid this problem" in messages[0]["content"]:
+        if stage_of(messages) != "content" or "Avoid this problem" in messages[0]["content"]:
             return None
         answer = json.loads(reply_to(messages))
-        if not answer["reply"]["tool_calls"]:
-            answer["reply"]["content"] = "Done, all set."
+        if not answer["tool_calls"]:
+            answer["content"] = "Done, all set."
         return json.dumps(answer)
 
     lm, _ = scripted_lm(demo_unless(careless))

@@ -223,6 +223,8 @@ class RequestRecord:
     duration: float
     """Wall time from request parsed to response written, in seconds."""
     error: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    """The request's `temperature`, `max_tokens` and `response_format`, where sent."""
 
 
 @dataclass(frozen=True)
@@ -309,7 +311,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(500, f"Bad fault script entry: {exc}", "server_error", None, error=str(exc))
             return
         if self._entry is not None:
-            self._entry.update(model=model, fault=fault, latency=latency)
+            params = {k: request[k] for k in ("temperature", "max_tokens", "response_format") if k in request}
+            self._entry.update(model=model, fault=fault, latency=latency, params=params)
+        accepted = owner.response_formats
+        response_format = request.get("response_format")
+        kind = response_format.get("type", "text") if isinstance(response_format, dict) else "text"
+        if accepted is not None and kind not in accepted:
+            owner._end_chat()
+            message = f"response_format.type: Input should be {' or '.join(map(repr, accepted))}, got {kind!r}"
+            self._send_error(500, message, "internal_server_error", None, error=message)
+            return
         try:
             self._chat(request, model, fault, latency)
         finally:
@@ -402,6 +413,7 @@ class _Handler(BaseHTTPRequestHandler):
             "fault": None,
             "latency": 0.0,
             "started": time.perf_counter(),
+            "params": {},
         }
         return path
 
@@ -479,8 +491,12 @@ class OpenAICompatibleServer:
         port: int = 0,
         idle_timeout: float = 30.0,
         verbose: bool = False,
+        response_formats: tuple[str, ...] | None = None,
     ) -> None:
         self.responder: Responder = responder or demo_responder
+        self.response_formats = response_formats
+        """The `response_format` types accepted (e.g. ``("text", "json_object")`` as llama-cpp-python's server);
+        others get a 500 naming the field. None accepts every type."""
         self.latency = latency or Latency()
         self.faults = faults or Faults()
         self.seed = seed
@@ -663,10 +679,13 @@ class OpenAICompatibleServer:
         latency: float,
         started: float,
         error: str | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> None:
         duration = time.perf_counter() - started
         with self._lock:
-            record = RequestRecord(len(self._log), method, path, model, fault, status, latency, duration, error)
+            record = RequestRecord(
+                len(self._log), method, path, model, fault, status, latency, duration, error, dict(params or {})
+            )
             self._log.append(record)
 
     def _completion(self, model: str, messages: list[dict[str, Any]], content: str) -> dict[str, Any]:

@@ -1,0 +1,215 @@
+"""The adapter every stage talks through: DSPy's JSON adapter, plus schema-constrained decoding and a
+reply reader that normalises near-misses and reports every problem as a finding.
+
+Structured outputs. Servers that can constrain decoding to a JSON Schema each take it in their own
+dialect, so the dialect is chosen per LM (`set_structured_outputs(lm, mode)`, default `auto`):
+
+- `json_schema`: `{"type": "json_schema", "json_schema": {"name", "schema", "strict"}}` (OpenAI, vLLM, SGLang);
+- `json_object_schema`: `{"type": "json_object", "schema": ...}` (llama-cpp-python's server);
+- `off`: plain JSON mode, no schema;
+- `auto`: `json_schema` where litellm knows the provider takes it; for an OpenAI-compatible server at an
+  `api_base`, one small probe request per LM and run tries `json_schema`, then `json_object_schema`, and
+  settles on the first the server accepts (else `off`, with one warning); the offline demo model: `off`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+import dspy
+
+from toolsynth.outputs import example_of, load_object, normalise, output_schema, strict_compatible, validate_fields
+from toolsynth.validators.findings import Finding
+
+logger = logging.getLogger("toolsynth")
+
+MODES = ("auto", "json_schema", "json_object_schema", "off")
+SCHEMA_DIALECTS = ("json_schema", "json_object_schema")
+
+
+class OutputInvalid(dspy.AdapterParseError):
+    """A reply that could not be read as the signature's outputs; `findings` say why, field by field."""
+
+    def __init__(self, signature: type[dspy.Signature], reply: str, findings: list[Finding], parsed: Any) -> None:
+        super().__init__(
+            adapter_name="StageAdapter",
+            signature=signature,
+            lm_response=reply,
+            message="; ".join(f"{f.path or '(root)'}: {f.message}" for f in findings[:6]),
+            parsed_result=parsed,
+        )
+        self.findings = findings
+        self.parsed = parsed
+
+
+@dataclass
+class ReplyLog:
+    """What reading the replies of one prediction did: the near-miss repairs applied (for the manifest)."""
+
+    repairs: list[str] = field(default_factory=list)
+
+
+_reply_log: ContextVar[ReplyLog | None] = ContextVar("toolsynth_reply_log", default=None)
+
+
+@contextmanager
+def logging_replies() -> Iterator[ReplyLog]:
+    """Collect the repairs applied while reading the replies inside this block."""
+    log = ReplyLog()
+    token = _reply_log.set(log)
+    try:
+        yield log
+    finally:
+        _reply_log.reset(token)
+
+
+def output_annotations(signature: type[dspy.Signature]) -> dict[str, Any]:
+    return {name: f.annotation for name, f in signature.output_fields.items()}
+
+
+def expected_shape(signature: type[dspy.Signature]) -> str:
+    """One line of JSON showing the shape of the answer (used in repair feedback)."""
+    return example_of(output_annotations(signature))
+
+
+class StageAdapter(dspy.JSONAdapter):
+    """JSON adapter with per-LM structured outputs and a bounded, normalising reply reader."""
+
+    def parse(self, signature: type[dspy.Signature], completion: str) -> dict[str, Any]:
+        annotations = output_annotations(signature)
+        loaded = load_object(completion)
+        log = _reply_log.get()
+        if loaded.fields is None:
+            raise OutputInvalid(signature, completion, loaded.findings, None)
+        fields, repairs = normalise(loaded.fields, annotations)
+        if log is not None:
+            log.repairs += loaded.repairs + repairs
+        defaults = {
+            name: f.default
+            for name, f in signature.output_fields.items()
+            if f.default is not None and not callable(f.default) and repr(f.default) != "PydanticUndefined"
+        }
+        typed, findings = validate_fields(fields, annotations, defaults)
+        if findings:
+            raise OutputInvalid(signature, completion, findings, fields)
+        return typed
+
+    # DSPy 3.4's JSONAdapter picks `response_format` in this hook just before each request; the test
+    # `test_structured_outputs_reach_the_server` fails if a DSPy release renames it.
+    def _prepare_response_format(self, lm: Any, lm_kwargs: dict[str, Any], signature: type[dspy.Signature]) -> None:
+        mode = structured_outputs.mode(lm)
+        if mode in SCHEMA_DIALECTS:
+            lm_kwargs["response_format"] = response_format(mode, signature)
+        elif "response_format" in getattr(lm, "supported_params", ()):
+            lm_kwargs["response_format"] = {"type": "json_object"}
+
+
+def response_format(mode: str, signature: type[dspy.Signature]) -> dict[str, Any]:
+    schema = output_schema(output_annotations(signature))
+    if mode == "json_object_schema":
+        return {"type": "json_object", "schema": schema}
+    strict = strict_compatible(schema)
+    return {"type": "json_schema", "json_schema": {"name": signature.__name__, "schema": schema, "strict": strict}}
+
+
+class ProbeStructuredOutputs(dspy.Signature):
+    """Answer the question."""
+
+    question: str = dspy.InputField()
+    answer: bool = dspy.OutputField()
+
+
+@dataclass
+class _LMState:
+    mode: str = "auto"
+    resolved: str | None = None
+    trying: str | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class StructuredOutputs:
+    """Which structured-output dialect each LM gets; `auto` is resolved once per LM (see the module doc)."""
+
+    def __init__(self) -> None:
+        self._states: weakref.WeakKeyDictionary[Any, _LMState] = weakref.WeakKeyDictionary()
+
+    def set(self, lm: Any, mode: str) -> None:
+        if mode not in MODES:
+            raise ValueError(f"structured outputs must be one of {', '.join(MODES)}, got {mode!r}")
+        state = self._state(lm)
+        state.mode, state.resolved = mode, (None if mode == "auto" else mode)
+
+    def mode(self, lm: Any) -> str:
+        """The dialect the next request of `lm` uses (`auto` not yet probed counts as `off`)."""
+        state = self._states.get(lm)
+        if state is not None and state.trying is not None:
+            return state.trying
+        if state is not None and state.resolved is not None:
+            return state.resolved
+        return _static_choice(lm) or "off"
+
+    def needs_probe(self, lm: Any) -> bool:
+        state = self._states.get(lm)
+        if state is not None and state.resolved is not None:
+            return False
+        return _static_choice(lm) is None
+
+    async def resolve(self, lm: Any, probe: Callable[[str], Awaitable[bool]]) -> str:
+        """Settle `auto` for an LM at an `api_base`: `probe()` sends one request in the dialect being tried
+        and returns whether the server accepted it. Concurrent callers wait for the first one's answer."""
+        state = self._state(lm)
+        async with state.lock:
+            if state.resolved is not None:
+                return state.resolved
+            for dialect in SCHEMA_DIALECTS:
+                state.trying = dialect
+                try:
+                    accepted = await probe(dialect)
+                finally:
+                    state.trying = None
+                if accepted:
+                    state.resolved = dialect
+                    return dialect
+            logger.warning(
+                "toolsynth: the server at %s accepts no JSON-schema response format; using plain JSON mode",
+                getattr(lm, "kwargs", {}).get("api_base"),
+            )
+            state.resolved = "off"
+            return "off"
+
+    def _state(self, lm: Any) -> _LMState:
+        state = self._states.get(lm)
+        if state is None:
+            state = self._states[lm] = _LMState()
+        return state
+
+
+def _static_choice(lm: Any) -> str | None:
+    """`auto` without a request: None means a probe is needed (an OpenAI-compatible server at an api_base)."""
+    if not isinstance(lm, dspy.LM) or "response_format" not in getattr(lm, "supported_params", ()):
+        return "off"  # the demo model and custom engines
+    if lm.kwargs.get("api_base"):
+        return None
+    return "json_schema" if lm.supports_response_schema else "off"
+
+
+structured_outputs = StructuredOutputs()
+"""The process-wide choice per LM; `set_structured_outputs(lm, mode)` overrides `auto`."""
+
+
+def set_structured_outputs(lm: Any, mode: str) -> None:
+    """Choose the structured-output dialect for one LM: auto, json_schema, json_object_schema or off."""
+    structured_outputs.set(lm, mode)
+
+
+def is_dialect_refusal(exc: BaseException) -> bool:
+    """A server refusing the response format itself (rather than failing the request for another reason)."""
+    text = str(exc).lower()
+    return any(word in text for word in ("response_format", "json_schema", "response format", "schema"))
