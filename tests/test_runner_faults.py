@@ -271,12 +271,15 @@ def test_sigkill_at_random_points_then_resume_loses_nothing_and_repeats_only_cal
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_cleanly_and_the_next_run_completes(reference: Reference, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["int", "term"])
+def test_ctrl_c_or_sigterm_stops_cleanly_and_the_next_run_completes(
+    reference: Reference, tmp_path: Path, signum: int, exit_code: int
+) -> None:
     out, logs = tmp_path / "out", tmp_path / "logs"
     with OpenAICompatibleServer(latency=LATENCY, seed=11) as server:
         proc = start_cli(reference.seeds, out, server.url, logs)
-        signal_after(proc, server, reference.requests * 2 // 5, signal.SIGINT)
-        assert finish(proc, logs, timeout=30) == 130, (logs / "stderr.log").read_text()[-3000:]
+        signal_after(proc, server, reference.requests * 2 // 5, signum)
+        assert finish(proc, logs, timeout=30) == exit_code, (logs / "stderr.log").read_text()[-3000:]
         assert "run the same command again to resume" in (logs / "stderr.log").read_text()
 
         samples, rejected = check_files_whole(out)
@@ -389,3 +392,33 @@ def test_a_run_keeps_no_per_call_state_in_dspy_trace_or_history(tmp_path: Path) 
     assert (len(trace) if trace is not None else 0) == trace_before, "the run grew DSPy's trace"
     last_after = base_lm.GLOBAL_HISTORY[-1] if base_lm.GLOBAL_HISTORY else None
     assert last_after is last_before, "the run grew DSPy's LM history"
+
+
+def test_a_request_refused_for_one_record_rejects_that_record_and_the_run_goes_on(
+    reference: Reference, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 400 (context length, content filter, a bad request) belongs to its record: the others finish."""
+    monkeypatch.setenv("OPENAI_API_KEY", "x")
+    out = tmp_path / "out"
+    with OpenAICompatibleServer(faults=Faults(script=[None] * 20 + ["bad_request"]), seed=3) as server:
+        assert synth_in_process(reference.seeds, out, server.url) == 0
+        requests = server.stats().chat_requests
+    manifest = check_conserved(out, reference.ids)
+    [refused] = [r for r in read_jsonl(out / "rejected.jsonl") if "lm_request_refused" in r["codes"]]
+    assert "does not exist" in refused["message"]
+    assert manifest["counts"]["accepted"] >= N_SEEDS
+    assert manifest["usage"]["total"]["calls"] == requests
+
+
+def test_a_server_that_refuses_every_request_stops_the_run_with_one_message(
+    reference: Reference, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "x")
+    out = tmp_path / "out"
+    with OpenAICompatibleServer(faults=Faults(rates={"bad_request": 1.0})) as server:
+        assert synth_in_process(reference.seeds, out, server.url) == 2
+        requests = server.stats().chat_requests
+    assert "the model cannot be used" in capsys.readouterr().err
+    assert requests <= 3 + CONCURRENCY  # the breaker's threshold, plus what was already in flight
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "aborted" and manifest["usage"]["total"]["calls"] == requests

@@ -315,7 +315,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._entry.update(model=model, fault=fault, latency=latency, params=params)
         accepted = owner.response_formats
         response_format = request.get("response_format")
-        kind = response_format.get("type", "text") if isinstance(response_format, dict) else "text"
+        kind = "text"
+        if isinstance(response_format, dict):
+            kind = str(response_format.get("type", "text")) + ("+schema" if "schema" in response_format else "")
         if accepted is not None and kind not in accepted:
             owner._end_chat()
             message = f"response_format.type: Input should be {' or '.join(map(repr, accepted))}, got {kind!r}"
@@ -495,8 +497,9 @@ class OpenAICompatibleServer:
     ) -> None:
         self.responder: Responder = responder or demo_responder
         self.response_formats = response_formats
-        """The `response_format` types accepted (e.g. ``("text", "json_object")`` as llama-cpp-python's server);
-        others get a 500 naming the field. None accepts every type."""
+        """The `response_format` types accepted, a type with a top-level `schema` written `TYPE+schema` (e.g.
+        ``("text", "json_object", "json_object+schema")`` as llama-cpp-python's server); others get a 500 naming
+        the field. None accepts every type."""
         self.latency = latency or Latency()
         self.faults = faults or Faults()
         self.seed = seed
