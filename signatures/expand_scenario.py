@@ -2,6 +2,8 @@
 
 import dspy
 
+from toolsynth.types import NonEmptyList
+
 
 class ExpandScenario(dspy.Signature):
     """Write new scenarios related to the given one. Each must be realistic, substantially different from
@@ -10,4 +12,4 @@ class ExpandScenario(dspy.Signature):
 
     scenario: str = dspy.InputField()
     count: int = dspy.InputField(desc="how many new scenarios to write")
-    scenarios: list[str] = dspy.OutputField()
+    scenarios: NonEmptyList[str] = dspy.OutputField()

@@ -2,6 +2,8 @@
 
 import dspy
 
+from toolsynth.types import NonEmptyList
+
 
 class GenerateAtomicTask(dspy.Signature):
     """Write atomic tasks a user in this scenario could ask an assistant with tools to do. An atomic task
@@ -13,4 +15,4 @@ class GenerateAtomicTask(dspy.Signature):
     scenario: str = dspy.InputField()
     count: int = dspy.InputField(desc="how many tasks to write")
     language: str = dspy.InputField(desc="the language to write the tasks in")
-    tasks: list[str] = dspy.OutputField()
+    tasks: NonEmptyList[str] = dspy.OutputField()

@@ -2,7 +2,7 @@
 
 import dspy
 
-from toolsynth.types import FunctionSpec, Subtask, SubtaskFunction
+from toolsynth.types import FunctionSpec, NonEmptyList, Subtask, SubtaskFunction
 
 
 class GenerateFunctions(dspy.Signature):
@@ -17,5 +17,5 @@ class GenerateFunctions(dspy.Signature):
 
     composite_instruction: str = dspy.InputField()
     subtasks: list[Subtask] = dspy.InputField()
-    functions: list[FunctionSpec] = dspy.OutputField()
-    subtask_functions: list[SubtaskFunction] = dspy.OutputField()
+    functions: NonEmptyList[FunctionSpec] = dspy.OutputField()
+    subtask_functions: NonEmptyList[SubtaskFunction] = dspy.OutputField()

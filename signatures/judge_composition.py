@@ -6,11 +6,11 @@ from toolsynth.types import Subtask
 
 
 class JudgeComposition(dspy.Signature):
-    """Judge whether a composite task is good training material. It is feasible only if: every subtask is
-    concrete and could be done with a realistic function call or simple reasoning; a subtask that depends on
-    another really needs that one's result; independent subtasks really are independent; the composite
-    instruction asks for exactly these subtasks and gives every detail they need; nothing asks for
-    something harmful or impossible. Give your reasons first, then the verdict."""
+    """Check a composite task for these defects: (1) a subtask that neither a realistic function call nor
+    simple reasoning could do; (2) a subtask listed as depending on another that does not use that one's
+    result; (3) the composite instruction leaves out a subtask, or a detail a subtask needs; (4) a harmful or
+    impossible request. In `reasons`, name each defect you find, or say there is none. The task is feasible
+    exactly when there is no defect."""
 
     composite_instruction: str = dspy.InputField()
     subtasks: list[Subtask] = dspy.InputField()

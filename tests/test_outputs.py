@@ -154,3 +154,27 @@ def test_normalise_leaves_good_answers_alone() -> None:
     fields = {"content": "Done.", "tool_calls": []}
     assert normalise(fields, ASSISTANT) == (fields, [])
     assert normalise({"reasons": "ok", "feasible": True}, JUDGE) == ({"reasons": "ok", "feasible": True}, [])
+
+
+def test_non_empty_list_outputs_are_normalised_and_enforced() -> None:
+    from toolsynth.signatures import GenerateAtomicTask
+
+    fields, repairs = read(GenerateAtomicTask, json.dumps({"tasks": "Book a table for two at 8 pm."}))
+    assert fields == {"tasks": ["Book a table for two at 8 pm."]} and repairs == ["single_as_list"]
+    with pytest.raises(OutputInvalid) as caught:
+        read(GenerateAtomicTask, json.dumps({"tasks": []}))
+    assert [f.code for f in caught.value.findings] == ["output_field_invalid"]
+    assert output_schema(output_annotations(GenerateAtomicTask))["properties"]["tasks"]["minItems"] == 1
+
+
+def test_null_words_become_null_where_null_is_allowed() -> None:
+    fields, repairs = read(
+        GenerateFunctions,
+        json.dumps(
+            {
+                "functions": [{"name": "f", "description": "d", "parameters": {"type": "object"}, "returns": {}}],
+                "subtask_functions": [{"subtask": 1, "function": "f"}, {"subtask": 2, "function": "null"}],
+            }
+        ),
+    )
+    assert fields["subtask_functions"][1].function is None and repairs == ["null_from_text"]

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import dspy
 
@@ -71,7 +71,11 @@ def logging_replies() -> Iterator[ReplyLog]:
 
 
 def output_annotations(signature: type[dspy.Signature]) -> dict[str, Any]:
-    return {name: f.annotation for name, f in signature.output_fields.items()}
+    """Each output field's type, with the constraints pydantic keeps beside it (`min_length`, ...)."""
+    return {
+        name: Annotated[f.annotation, *f.metadata] if f.metadata else f.annotation
+        for name, f in signature.output_fields.items()
+    }
 
 
 def expected_shape(signature: type[dspy.Signature]) -> str:

@@ -15,7 +15,7 @@ import math
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import json_repair
 import pydantic
@@ -30,6 +30,7 @@ MAX_REPAIR_CHARS = 20_000
 MAX_NESTING = 64
 """JSON nested deeper than this is refused: no stage output needs it, and recursion must stay bounded."""
 
+_NULL_WORDS = {"null", "none", "n/a", ""}
 _TRUE_WORDS = {"true", "yes", "y", "1", "feasible", "ok", "correct", "complete", "done", "是", "可行"}
 _FALSE_WORDS = {"false", "no", "n", "0", "infeasible", "not feasible", "incorrect", "incomplete", "否", "不可行"}
 
@@ -134,6 +135,9 @@ def normalise(fields: dict[str, Any], annotations: Mapping[str, Any]) -> tuple[d
 
 
 def _normalise_value(value: Any, annotation: Any, repairs: list[str]) -> Any:
+    if _allows_none(annotation) and isinstance(value, str) and value.strip().lower() in _NULL_WORDS:
+        repairs.append("null_from_text")
+        return None
     if value is None and _allows_none(annotation):
         return None
     annotation = _without_none(annotation)
@@ -168,6 +172,9 @@ def _allows_none(annotation: Any) -> bool:
 
 
 def _without_none(annotation: Any) -> Any:
+    """The annotation without `Annotated[...]` metadata and without `| None`."""
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
     if get_origin(annotation) in (Union, types.UnionType):
         args = [a for a in get_args(annotation) if a is not type(None)]
         if len(args) == 1:

@@ -7,11 +7,15 @@ can fill them; the richer types (`Sample`, `Rejection`) are built by the program
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Strategy = Literal["sequential", "parallel_then_sequential"]
+Item = TypeVar("Item")
+NonEmptyList = Annotated[list[Item], Field(min_length=1)]
+"""A list output that must hold at least one item (the schema says `minItems: 1`, so constrained decoding
+cannot settle for an empty list)."""
 Role = Literal["system", "user", "assistant", "tool"]
 
 
