@@ -131,7 +131,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
     try:
         examples = load_examples(args.input, split=args.split, limit=args.limit)
-    except (SeedError, OSError, UnicodeDecodeError) as exc:
+    except (SeedError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if not examples:
@@ -225,7 +225,7 @@ def run_optimize(args: argparse.Namespace) -> int:
     try:
         train = load_examples(args.evalset, split="train", limit=args.train_limit)
         dev = load_examples(args.evalset, split="dev", limit=args.dev_limit)
-    except (SeedError, OSError, UnicodeDecodeError) as exc:
+    except (SeedError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if not train or not dev:

@@ -113,6 +113,37 @@ def test_bad_record_stops_before_any_call_and_skip_bad_rejects_it(
     assert manifest["counts"]["inputs"] == 2 and manifest["counts"]["bad_inputs"] == 1
 
 
+def test_unreadable_lines_are_located_and_skip_bad_rejects_each_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seeds = tmp_path / "seeds.jsonl"
+    good = json.dumps({"chat": "USER: What's the weather in Oslo?\n\nASSISTANT: Cold."}).encode()
+    deep, latin = b"[" * 100_000 + b"]" * 100_000, b'{"chat": "USER: caf\xe9"}'
+    long_integer = b'{"chat": "USER: hi", "n": ' + b"1" * 5_000 + b"}"
+    seeds.write_bytes(b"\n".join([good, deep, latin, long_integer]) + b"\n")
+    assert synth(str(seeds), "-o", str(tmp_path / "a")) == 2
+    err = capsys.readouterr().err
+    assert f"error: {seeds}:line 2: nested deeper than 100 levels at column 101\n" in err
+    assert f"error: {seeds}:line 3: not UTF-8: byte 0xe9 at byte 20 of the line" in err
+    assert f"error: {seeds}:line 4: an integer with more than 4300 digits at column 27\n" in err
+    assert not (tmp_path / "a").exists()
+
+    assert synth(str(seeds), "-o", str(tmp_path / "b"), "--skip-bad") == 0
+    rejected = [r for r in read_jsonl(tmp_path / "b" / "rejected.jsonl") if r["stage"] == "read"]
+    assert [r["source_id"] for r in rejected] == ["line 2", "line 3", "line 4"]
+    counts = json.loads((tmp_path / "b" / "manifest.json").read_text())["counts"]
+    assert counts["inputs"] == 4 and counts["bad_inputs"] == 3
+
+
+def test_empty_files_and_directories_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    assert synth(str(empty), "-o", str(tmp_path / "a"), "--skip-bad") == 2
+    assert capsys.readouterr().err == f"error: {empty}: holds no records (it is empty or has only blank lines)\n"
+    assert synth(str(tmp_path), "-o", str(tmp_path / "b")) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path}: is a directory, not a file\n"
+
+
 def test_limit_and_chinese_examples(tmp_path: Path) -> None:
     assert synth(str(ROOT / "examples" / "seeds.jsonl"), "-o", str(tmp_path / "ex"), "--limit", "3") == 0
     manifest = json.loads((tmp_path / "ex" / "manifest.json").read_text())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,73 @@ def test_invalid_json_line_and_duplicate_ids_are_yielded_in_place(tmp_path: Path
     assert isinstance(items[0], Seed)
     assert isinstance(items[1], SeedError) and items[1].where == "line 2" and "not valid JSON" in str(items[1])
     assert isinstance(items[2], SeedError) and items[2].field == "id" and "duplicate" in str(items[2])
+
+
+GOOD_LINE = b'{"chat": "USER: hi"}\n'
+UNREADABLE_LINES = [
+    (b"[" * 100_000 + b"]" * 100_000, "too_deep", "nested deeper than 100 levels at column 101"),
+    (b'{"chat": "USER: x", "n": ' + b"7" * 5_000 + b"}", "number_too_long", "more than 4300 digits at column 26"),
+    (b'{"chat": "USER: caf\xe9"}', "not_utf8", "not UTF-8: byte 0xe9 at byte 20 of the line"),
+]
+
+
+@pytest.mark.parametrize(("line", "code", "message"), UNREADABLE_LINES, ids=["deep", "long-integer", "latin-1"])
+def test_an_unreadable_line_is_located_and_the_others_are_read(
+    tmp_path: Path, line: bytes, code: str, message: str
+) -> None:
+    path = tmp_path / "seeds.jsonl"
+    path.write_bytes(GOOD_LINE + line + b"\n" + GOOD_LINE)
+    items = list(iter_seeds(path))
+    assert [i.source_id for i in items if isinstance(i, Seed)] == ["1", "3"]
+    bad = items[1]
+    assert isinstance(bad, SeedError) and bad.where == "line 2" and bad.code == code
+    assert str(bad) == f"{path}:line 2: {bad.reason}" and message in bad.reason
+
+
+@pytest.mark.parametrize(("line", "code", "message"), UNREADABLE_LINES, ids=["deep", "long-integer", "latin-1"])
+def test_an_unreadable_json_file_names_the_line(tmp_path: Path, line: bytes, code: str, message: str) -> None:
+    path = tmp_path / "seeds.json"
+    path.write_bytes(b"[\n" + GOOD_LINE.strip() + b",\n" + line + b"\n]\n")
+    with pytest.raises(SeedError) as caught:
+        read_seeds(path)
+    assert caught.value.where == "line 3" and caught.value.code == code
+    assert str(caught.value).startswith(f"{path}:line 3: ") and message.split(" at ")[0] in str(caught.value)
+
+
+def test_a_json_record_nested_too_deeply_is_bad_in_its_place(tmp_path: Path) -> None:
+    path = tmp_path / "seeds.json"
+    path.write_text('[{"chat": "USER: hi"}, ' + "[" * 101 + "]" * 101 + "]", encoding="utf-8")
+    items = list(iter_seeds(path))
+    assert isinstance(items[0], Seed)
+    assert isinstance(items[1], SeedError) and items[1].where == "index 1" and "deeper than 100" in str(items[1])
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.jsonl", b"", "holds no records (it is empty or has only blank lines)"),
+        ("blank.jsonl", b"\n  \n", "holds no records (it is empty or has only blank lines)"),
+        ("empty.json", b"", "holds no records (it is empty)"),
+        ("array.json", b"[]", "holds no records (an empty array)"),
+    ],
+)
+def test_a_file_without_records_is_an_error(tmp_path: Path, name: str, content: bytes, message: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(SeedError) as caught:
+        read_seeds(path)
+    assert str(caught.value) == f"{path}: {message}"
+
+
+def test_directories_and_fifos_are_named_for_what_they_are(tmp_path: Path) -> None:
+    directory = tmp_path / "seeds.jsonl"
+    directory.mkdir()
+    with pytest.raises(SeedError, match=r"seeds\.jsonl: is a directory, not a file$"):
+        read_seeds(directory)
+    fifo = tmp_path / "pipe.jsonl"
+    os.mkfifo(fifo)
+    with pytest.raises(SeedError, match=r"pipe\.jsonl: is not a regular file \(it is a FIFO\)$"):
+        read_seeds(fifo)
 
 
 def test_unreadable_files(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,54 @@ def test_llama_factory_sharegpt_demo(capsys: pytest.CaptureFixture[str]) -> None
     flagged = {r["row"]: {f["code"] for f in r["findings"] if f["severity"] == "error"} for r in rows}
     # Row 259 passes a list where its schema declares a number (a real defect of that row).
     assert "arguments_schema_violation" in flagged[259]
+
+
+def test_unreadable_lines_are_named_and_exit_2_while_other_rows_are_validated(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "rows.jsonl"
+    good = json.dumps(GOOD).encode()
+    deep = b"[" * 100_000 + b"]" * 100_000
+    long_integer = b'{"messages": ' + b"9" * 5_000 + b"}"
+    latin = b'{"messages": "caf\xe9"}'
+    path.write_bytes(b"\n".join([good, deep, long_integer, latin, good]) + b"\n")
+    assert main(["validate", str(path), "--json"]) == 2
+    captured = capsys.readouterr()
+    rows = [json.loads(x) for x in captured.out.splitlines()]
+    assert [r["findings"] for r in (rows[0], rows[4])] == [[], []]
+    assert [r["findings"][0]["code"] for r in rows[1:4]] == ["row_unreadable"] * 3
+    assert f"error: {path}:line 2: nested deeper than 100 levels at column 101" in captured.err
+    assert f"error: {path}:line 3: an integer with more than 4300 digits at column 14" in captured.err
+    assert f"error: {path}:line 4: not UTF-8: byte 0xe9 at byte 18 of the line" in captured.err
+    assert "3 line(s)" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "holds no records"),
+        (b"[" * 100_000, "nested deeper than 100 levels at column 10"),
+    ],
+    ids=["empty", "deep"],
+)
+def test_empty_or_undecodable_files_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str
+) -> None:
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(content)
+    as_document = tmp_path / "rows.json"
+    as_document.write_bytes(content)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}") and message in err
+    assert main(["validate", str(as_document)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {as_document}") and message in err
+
+
+def test_a_directory_or_fifo_is_named_for_what_it_is(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    os.mkfifo(tmp_path / "pipe.jsonl")
+    assert main(["validate", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path}: is a directory, not a file\n"
+    assert main(["validate", str(tmp_path / "pipe.jsonl")]) == 2
+    assert "is not a regular file (it is a FIFO)" in capsys.readouterr().err

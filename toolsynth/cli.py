@@ -167,7 +167,7 @@ def _synth(args: argparse.Namespace) -> int:
 
     try:
         items = list(iter_limited(iter_seeds(args.input), args.limit))
-    except (SeedError, OSError, UnicodeDecodeError) as exc:
+    except (SeedError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     bad = [i for i in items if isinstance(i, SeedError)]

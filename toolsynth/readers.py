@@ -1,19 +1,20 @@
 """Seed readers: glaive, OpenAI, ShareGPT and bare-scenario records from `.jsonl` or `.json` files.
 
 Every record becomes a `Seed` with a `source_id` (its `id` field, else its line number in a `.jsonl`
-file or its index in a `.json` array) and either a chat transcript or a scenario. A bad record raises
-`SeedError` naming the file, the line (or index) and the field; `iter_seeds` yields it in the record's
-place so a caller can skip it and go on.
+file or its index in a `.json` array) and either a chat transcript or a scenario. Files are read by
+`toolsynth.records` (line by line, within bounds). A bad record is a `SeedError` naming the file, the line
+(or index) and the field; `iter_seeds` yields it in the record's place so a caller can skip it and go on.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from toolsynth.records import InputError, Record, file_error, read_records
 
 _SHAREGPT_ROLES = {
     "human": "USER",
@@ -36,15 +37,8 @@ class Seed:
     location: str = ""
 
 
-class SeedError(ValueError):
-    """A record that cannot be read: names the file, the line or index, and the field."""
-
-    def __init__(self, path: str, where: str, field: str, message: str) -> None:
-        super().__init__(f"{path}:{where}: field '{field}': {message}")
-        self.path = path
-        self.where = where
-        self.field = field
-        self.reason = message
+SeedError = InputError
+"""A seeds file or record that cannot be read: names the file, the line or index, and the field."""
 
 
 def _glaive_transcript(chat: str) -> str:
@@ -113,30 +107,13 @@ def parse_record(record: Any, path: str, where: str, default_id: str) -> Seed:
     )
 
 
-def _records(path: Path) -> Iterator[tuple[str, str, Any]]:
-    """(where, default id, decoded value or SeedError) for each record of the file."""
-    name = str(path)
-    if path.suffix == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise SeedError(name, f"line {exc.lineno}", "(file)", f"not valid JSON: {exc.msg}") from exc
-        items = data if isinstance(data, list) else [data]
-        for i, item in enumerate(items):
-            yield f"index {i}", str(i), item
-        return
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield f"line {number}", str(number), json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield (
-                    f"line {number}",
-                    str(number),
-                    SeedError(name, f"line {number}", "(line)", f"not valid JSON: {exc.msg} at column {exc.colno}"),
-                )
+def seed_records(path: str | Path) -> Iterator[Record | SeedError]:
+    """The records of a seeds file (`SeedError` at once when it is not a regular `.jsonl` or `.json` file)."""
+    path = Path(path)
+    records = read_records(path)
+    if path.suffix not in (".jsonl", ".json"):
+        raise file_error(path, "expected a .jsonl or .json file")
+    return records
 
 
 def iter_seeds(path: str | Path) -> Iterator[Seed | SeedError]:
@@ -144,21 +121,17 @@ def iter_seeds(path: str | Path) -> Iterator[Seed | SeedError]:
 
     Raises `SeedError` only when the file as a whole cannot be read.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise SeedError(str(path), "-", "(file)", "no such file")
-    if path.suffix not in (".jsonl", ".json"):
-        raise SeedError(str(path), "-", "(file)", "expected a .jsonl or .json file")
+    records = seed_records(path)
     seen: dict[str, str] = {}
-    for where, default_id, value in _records(path):
+    for record in records:
         try:
-            if isinstance(value, SeedError):
-                raise value
-            seed = parse_record(value, str(path), where, default_id)
+            if isinstance(record, SeedError):
+                raise record
+            seed = parse_record(record.value, str(path), record.where, str(record.number))
             if seed.source_id in seen:
                 first = seen[seed.source_id]
-                raise SeedError(str(path), where, "id", f"duplicate id {seed.source_id!r} (first at {first})")
-            seen[seed.source_id] = where
+                raise SeedError(str(path), record.where, "id", f"duplicate id {seed.source_id!r} (first at {first})")
+            seen[seed.source_id] = record.where
         except SeedError as error:
             yield error
             continue

@@ -1,7 +1,10 @@
 """`toolsynth validate FILE`: run every check over any tool-calling dataset, ours or not.
 
 Rows are OpenAI (`messages` + `tools`) or LLaMA-Factory ShareGPT (`conversations` + `tools`), detected per
-row unless `--format` says. Exit status: 0 no errors, 1 some row has errors, 2 the file cannot be read.
+row unless `--format` says, read by `toolsynth.records`. A line that is not valid JSON is a row with the
+error `row_invalid_json`. A line that cannot be read at all (not UTF-8, nested too deeply, an integer too
+long to convert) is a row with `row_unreadable`, is named on stderr as `FILE:line N: ...`, and makes the exit
+status 2, like a file that cannot be read. Exit status: 0 no errors, 1 some row has errors, 2 unreadable input.
 """
 
 from __future__ import annotations
@@ -9,60 +12,41 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from toolsynth.records import InputError, Record, read_records
 from toolsynth.validators.findings import Finding, error
 from toolsynth.validators.sample import check_sample, check_sharegpt_row
 
 EXIT_OK, EXIT_ERRORS, EXIT_UNREADABLE = 0, 1, 2
 
 
-class UnreadableInput(Exception):
-    pass
-
-
-def rows_of(path: Path) -> Iterator[tuple[int, Any]]:
-    """(row number, decoded value or a Finding for an undecodable line), from .jsonl or a .json array."""
-    try:
-        if path.suffix == ".json":
-            data = json.loads(path.read_text(encoding="utf-8"))
-            yield from enumerate(data if isinstance(data, list) else [data])
-            return
-        with path.open(encoding="utf-8") as handle:
-            row = 0
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    yield row, json.loads(line)
-                except json.JSONDecodeError as exc:
-                    yield row, error("row_invalid_json", f"line {number}", f"not valid JSON: {exc.msg}")
-                row += 1
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UnreadableInput(f"{path}: {exc}") from exc
-
-
 def check_row(value: Any, fmt: str | None) -> list[Finding]:
-    if isinstance(value, Finding):
-        return [value]
     kind = fmt or ("sharegpt" if isinstance(value, dict) and "conversations" in value else "openai")
     return check_sharegpt_row(value) if kind == "sharegpt" else check_sample(value)
+
+
+def findings_of(item: Record | InputError, fmt: str | None) -> list[Finding]:
+    """The findings of one row: its checks, or the one finding saying why its line could not be decoded."""
+    if isinstance(item, Record):
+        return check_row(item.value, fmt)
+    code = "row_invalid_json" if item.code == "invalid_json" else "row_unreadable"
+    return [error(code, item.where, item.reason)]
 
 
 def validate_command(
     path: Path, *, fmt: str | None = None, as_json: bool = False, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
     out, err = out or sys.stdout, err or sys.stderr
-    if not path.is_file():
-        print(f"error: {path}: no such file", file=err)
-        return EXIT_UNREADABLE
-    rows = with_errors = with_warnings = 0
+    rows = with_errors = with_warnings = unreadable = 0
     counts: Counter[tuple[str, str]] = Counter()
     try:
-        for index, value in rows_of(path):
-            findings = check_row(value, fmt)
+        for index, item in enumerate(read_records(path)):
+            if isinstance(item, InputError) and item.code != "invalid_json":
+                unreadable += 1
+                print(f"error: {item}", file=err)
+            findings = findings_of(item, fmt)
             rows += 1
             with_errors += any(f.severity == "error" for f in findings)
             with_warnings += any(f.severity == "warning" for f in findings)
@@ -71,8 +55,11 @@ def validate_command(
                 out.write(
                     json.dumps({"row": index, "findings": [f.to_dict() for f in findings]}, ensure_ascii=False) + "\n"
                 )
-    except UnreadableInput as exc:
+    except InputError as exc:
         print(f"error: {exc}", file=err)
+        return EXIT_UNREADABLE
+    except OSError as exc:
+        print(f"error: {path}: cannot be read: {exc.strerror or exc}", file=err)
         return EXIT_UNREADABLE
     summary = err if as_json else out
     summary.write(f"{path}: {rows} rows, {with_errors} with errors, {with_warnings} with warnings\n")
@@ -82,4 +69,7 @@ def validate_command(
         order = {"error": 0, "warning": 1, "info": 2}
         for (severity, code), n in sorted(counts.items(), key=lambda kv: (order[kv[0][0]], -kv[1], kv[0][1])):
             summary.write(f"  {severity:<8}  {code:<{width}}  {n}\n")
+    if unreadable:
+        print(f"error: {unreadable} line(s) of {path} could not be read; their rows were not validated", file=err)
+        return EXIT_UNREADABLE
     return EXIT_ERRORS if with_errors else EXIT_OK

@@ -88,34 +88,38 @@ class JsonParseError(ValueError):
         self.code = code
 
 
-def _nesting_exceeds(text: str, limit: int) -> bool:
-    """Bracket nesting beyond ``limit`` (ignoring brackets inside JSON strings), found without parsing."""
+# A JSON string (possibly unterminated), a bracket, or a number: enough to follow nesting without parsing.
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[{]|[\]}]|-?\d+(?P<fraction>[.eE][-+.\deE]*)?')
+
+
+def nesting_excess_at(text: str, limit: int) -> int | None:
+    """Offset of the first bracket nesting deeper than ``limit`` (brackets in strings ignored), else None."""
     level = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
+    for token in _JSON_TOKEN.finditer(text):
+        first = token.group()[0]
+        if first in "[{":
             level += 1
             if level > limit:
-                return True
-        elif ch in "]}":
+                return token.start()
+        elif first in "]}":
             level -= 1
-    return False
+    return None
+
+
+def long_integer_at(text: str, max_digits: int) -> int | None:
+    """Offset of the first integer (outside strings) with more than ``max_digits`` digits, else None."""
+    for token in _JSON_TOKEN.finditer(text):
+        digits = token.group().lstrip("-")
+        if digits[:1].isdigit() and token.group("fraction") is None and len(digits) > max_digits:
+            return token.start()
+    return None
 
 
 def parse_json(text: str) -> Any:
     """``json.loads`` that refuses oversized or over-nested text instead of hanging or recursing."""
     if len(text) > MAX_TEXT_CHARS:
         raise JsonParseError("instance_too_large", f"is {len(text)} characters; at most {MAX_TEXT_CHARS} are parsed")
-    if _nesting_exceeds(text, MAX_INSTANCE_DEPTH):
+    if nesting_excess_at(text, MAX_INSTANCE_DEPTH) is not None:
         raise JsonParseError("instance_too_deep", f"nests deeper than {MAX_INSTANCE_DEPTH} levels; not parsed")
     try:
         return json.loads(text)
