@@ -135,6 +135,27 @@ def test_unreadable_lines_are_located_and_skip_bad_rejects_each_once(
     assert counts["inputs"] == 4 and counts["bad_inputs"] == 3
 
 
+def test_skip_bad_accounts_for_every_line_exactly_once(tmp_path: Path) -> None:
+    chat = "USER: What's the weather in Oslo?\n\nASSISTANT: Cold."
+    seeds = tmp_path / "seeds.jsonl"
+    rows = [{"id": "line 2", "chat": chat}, "not json", {"id": 4, "chat": chat}, {"chat": chat}, {"chat": chat}]
+    seeds.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    assert synth(str(seeds), "-o", str(tmp_path / "out"), "--skip-bad") == 0
+    samples = read_jsonl(tmp_path / "out" / "samples.jsonl")
+    rejected = read_jsonl(tmp_path / "out" / "rejected.jsonl")
+    read = [r["source_id"] for r in rejected if r["stage"] == "read"]
+    assert read == ["line 1", "line 2", "line 4"]
+    assert {s["source_id"] for s in samples} | {r["source_id"] for r in rejected} == {
+        "line 1",
+        "line 2",
+        "4",
+        "line 4",
+        "5",
+    }
+    counts = json.loads((tmp_path / "out" / "manifest.json").read_text())["counts"]
+    assert counts["inputs"] == 5 and counts["bad_inputs"] == 3
+
+
 def test_empty_files_and_directories_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     empty = tmp_path / "empty.jsonl"
     empty.write_text("", encoding="utf-8")

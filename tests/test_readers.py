@@ -157,6 +157,24 @@ def test_directories_and_fifos_are_named_for_what_they_are(tmp_path: Path) -> No
         read_seeds(fifo)
 
 
+def test_ids_are_unique_and_never_collide_with_bad_records(tmp_path: Path) -> None:
+    path = tmp_path / "ids.jsonl"
+    rows = [{"id": "line 2", "chat": "USER: a"}, {"id": 4, "chat": "USER: b"}, {"id": "index 0", "scenario": "s"}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"chat": "USER: c"}\nnot json\n', encoding="utf-8")
+    items = list(iter_seeds(path))
+    assert len(items) == 5
+    ids = [i.where if isinstance(i, SeedError) else i.source_id for i in items]
+    assert ids == ["line 1", "4", "line 3", "line 4", "line 5"]
+    first, third, fourth = items[0], items[2], items[3]
+    assert isinstance(first, SeedError) and first.field == "id" and "form of the ids bad records take" in str(first)
+    assert isinstance(third, SeedError) and third.field == "id"
+    assert isinstance(fourth, SeedError) and fourth.field == "id"
+    assert str(fourth) == (
+        f"{path}:line 4: field 'id': none, so the record takes its number '4' as its id, "
+        "which line 2 has already; give it one"
+    )
+
+
 def test_unreadable_files(tmp_path: Path) -> None:
     with pytest.raises(SeedError, match="no such file"):
         read_seeds(tmp_path / "missing.jsonl")

@@ -40,6 +40,9 @@ class Seed:
 SeedError = InputError
 """A seeds file or record that cannot be read: names the file, the line or index, and the field."""
 
+LOCATION_ID = re.compile(r"(?:line|index) \d+")
+"""The form of a bad record's id (its `where`); refused as an explicit `id`, so no two records share an id."""
+
 
 def _glaive_transcript(chat: str) -> str:
     text = chat.replace("<|endoftext|>", "")
@@ -84,6 +87,8 @@ def parse_record(record: Any, path: str, where: str, default_id: str) -> Seed:
     if not isinstance(raw_id, str | int) or isinstance(raw_id, bool) or str(raw_id).strip() == "":
         raise bad("id", "must be a non-empty string or an integer")
     source_id = str(raw_id)
+    if LOCATION_ID.fullmatch(source_id):
+        raise bad("id", f"{source_id!r} has the form of the ids bad records take (their location); choose another")
     if "scenario" in record and not any(k in record for k in ("chat", "messages", "conversations")):
         if not isinstance(record["scenario"], str) or not record["scenario"].strip():
             raise bad("scenario", "must be non-empty text")
@@ -119,6 +124,8 @@ def seed_records(path: str | Path) -> Iterator[Record | SeedError]:
 def iter_seeds(path: str | Path) -> Iterator[Seed | SeedError]:
     """Seeds of a `.jsonl` or `.json` file in file order; a bad record is yielded as its `SeedError`.
 
+    Ids are unique: a record whose id (explicit, or its number when it has none) an earlier record has is
+    bad, and a bad record's id is its location (`line N`, `index N`), a form no good record's id may take.
     Raises `SeedError` only when the file as a whole cannot be read.
     """
     records = seed_records(path)
@@ -129,13 +136,19 @@ def iter_seeds(path: str | Path) -> Iterator[Seed | SeedError]:
                 raise record
             seed = parse_record(record.value, str(path), record.where, str(record.number))
             if seed.source_id in seen:
-                first = seen[seed.source_id]
-                raise SeedError(str(path), record.where, "id", f"duplicate id {seed.source_id!r} (first at {first})")
+                raise _duplicate(seed.source_id, record, seen[seed.source_id], str(path))
             seen[seed.source_id] = record.where
         except SeedError as error:
             yield error
             continue
         yield seed
+
+
+def _duplicate(source_id: str, record: Record, first: str, path: str) -> SeedError:
+    if isinstance(record.value, dict) and "id" in record.value:
+        return SeedError(path, record.where, "id", f"duplicate id {source_id!r} (first at {first})")
+    message = f"none, so the record takes its number {source_id!r} as its id, which {first} has already; give it one"
+    return SeedError(path, record.where, "id", message)
 
 
 def read_seeds(path: str | Path) -> list[Seed]:
