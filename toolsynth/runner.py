@@ -200,7 +200,7 @@ async def _run_all(
         try:
             for position, seed in enumerate(seeds):
                 if isinstance(seed, SeedError):
-                    _finish_bad(store, views, progress, position, seed)
+                    _finish_bad(store, views, progress, position, seed, finished)
                     continue
                 if seed.source_id in finished:
                     progress.done += 1
@@ -232,9 +232,12 @@ def _raise_fatal(done: set[asyncio.Task[None]], pending: set[asyncio.Task[None]]
     raise exc
 
 
-def _finish_bad(store: RunStore, views: JsonlViews, progress: Progress, position: int, error: SeedError) -> None:
-    source_id = f"{error.where}"
-    if source_id in store.finished():
+def _finish_bad(
+    store: RunStore, views: JsonlViews, progress: Progress, position: int, error: SeedError, finished: set[str]
+) -> None:
+    """Reject an unreadable record (stage `read`), unless `finished` (the ids done before this run) has it."""
+    source_id = error.where
+    if source_id in finished:
         progress.done += 1
         progress.resumed += 1
         return
