@@ -71,7 +71,10 @@ async def run_barrier(
         phase_started = time.perf_counter()
         with running_with(memo=memo, limit=limit, meter=report.meter, phase_limit=level):
             outcomes = await asyncio.gather(
-                *(program.aforward(chat=s.chat, scenario=s.scenario, source_id=s.source_id) for s in pending),
+                *(
+                    program.aforward(chat=s.chat, scenario=s.scenario, source_id=s.source_id, language=s.language)
+                    for s in pending
+                ),
                 return_exceptions=True,
             )
         await _settle()  # a branch cut short by the limit leaves its siblings running: the barrier waits for them

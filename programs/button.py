@@ -54,6 +54,9 @@ class ButtonProgram(dspy.Module):
     assistant turns per conversation, `max_attempts` per stage (1 = no repair retry), `seed` for the
     program's own choices, `language` to force one language for every sample, `role_lms` to give the
     assistant, user, tool, judge or generator roles their own `dspy.LM`.
+
+    A sample's language is the forced `language` if any, else the seed's own (`language=` of a call), else
+    the one detected from the seed's natural-language text (never from its function calls or results).
     """
 
     def __init__(
@@ -149,7 +152,7 @@ class ButtonProgram(dspy.Module):
         if chat is None and scenario is None:
             raise ValueError("ButtonProgram needs a seed `chat` or a `scenario`")
         transcript = chat if isinstance(chat, str) or chat is None else render_transcript(chat)
-        code = language or self.language or detect_language(transcript or scenario or "")
+        code = self.language or language or detect_language(transcript or scenario or "")
         result = ButtonResult()
         try:
             if scenario is None:

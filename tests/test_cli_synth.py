@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -163,6 +164,16 @@ def test_empty_files_and_directories_are_refused(tmp_path: Path, capsys: pytest.
     assert capsys.readouterr().err == f"error: {empty}: holds no records (it is empty or has only blank lines)\n"
     assert synth(str(tmp_path), "-o", str(tmp_path / "b")) == 2
     assert capsys.readouterr().err == f"error: {tmp_path}: is a directory, not a file\n"
+
+
+def test_a_seeds_language_field_reaches_its_samples(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds.jsonl"
+    chat = "USER: What's the weather in Oslo?\n\nASSISTANT: Cold."
+    seeds.write_text(json.dumps({"id": "zh", "chat": chat, "language": "zh"}) + "\n", encoding="utf-8")
+    assert synth(str(seeds), "-o", str(tmp_path / "out"), "--expand", "0") == 0
+    samples = read_jsonl(tmp_path / "out" / "samples.jsonl")
+    assert samples and {s["meta"]["language"] for s in samples} == {"zh"}
+    assert all(re.search(r"[\u4e00-\u9fff]", s["messages"][1]["content"]) for s in samples)
 
 
 def test_limit_and_chinese_examples(tmp_path: Path) -> None:

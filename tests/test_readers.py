@@ -69,6 +69,7 @@ def test_openai_scenario_and_ids(tmp_path: Path) -> None:
         ({"text": "what format is this"}, "(record)"),
         ({"id": ["x"], "chat": "USER: hi"}, "id"),
         ({"scenario": 3}, "scenario"),
+        ({"chat": "USER: hi", "language": "Chinese please"}, "language"),
         ([1, 2], "(record)"),
     ],
 )

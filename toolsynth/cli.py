@@ -59,7 +59,9 @@ def _add_program_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("program")
     g.add_argument("--program", type=Path, help="a saved (optimized) program JSON to load")
     g.add_argument("--seed", type=int, default=0, help="seed for the program's choices and the demo model")
-    g.add_argument("--language", help="write every sample in this language (default: the seed chat's)")
+    g.add_argument(
+        "--language", help="write every sample in this language (default: the seed's 'language', else its chat's)"
+    )
     g.add_argument("--expand", type=int, default=1, help="new scenarios per seed, besides the extracted one")
     g.add_argument("--tasks-per-scenario", type=int, default=1)
     g.add_argument(

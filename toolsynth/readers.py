@@ -35,6 +35,7 @@ class Seed:
     scenario: str | None = None
     format: str = "glaive"
     location: str = ""
+    language: str | None = None  # the record's own `language`; None = detect it from the chat
 
 
 SeedError = InputError
@@ -42,6 +43,8 @@ SeedError = InputError
 
 LOCATION_ID = re.compile(r"(?:line|index) \d+")
 """The form of a bad record's id (its `where`); refused as an explicit `id`, so no two records share an id."""
+LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+"""A record's `language`: a BCP 47 style code (`en`, `zh`, `zh-Hans`, `pt-BR`)."""
 
 
 def _glaive_transcript(chat: str) -> str:
@@ -75,38 +78,59 @@ def _sharegpt_transcript(turns: list[Any], location: Callable[[str], SeedError])
     return "\n\n".join(lines)
 
 
+BadField = Callable[[str, str], SeedError]
+
+
 def parse_record(record: Any, path: str, where: str, default_id: str) -> Seed:
     """One decoded JSON value → a `Seed`, or `SeedError` naming what is wrong."""
 
-    def bad(field: str, message: str = "missing or of the wrong type") -> SeedError:
+    def bad(field: str, message: str) -> SeedError:
         return SeedError(path, where, field, message)
 
     if not isinstance(record, dict):
         raise bad("(record)", f"expected a JSON object, got {type(record).__name__}")
-    raw_id = record.get("id", default_id)
+    source_id = _source_id(record.get("id", default_id), bad)
+    language = _language(record.get("language"), bad)
+    fmt, chat, scenario = _content(record, bad)
+    return Seed(source_id, chat=chat, scenario=scenario, format=fmt, location=where, language=language)
+
+
+def _source_id(raw_id: Any, bad: BadField) -> str:
     if not isinstance(raw_id, str | int) or isinstance(raw_id, bool) or str(raw_id).strip() == "":
         raise bad("id", "must be a non-empty string or an integer")
-    source_id = str(raw_id)
-    if LOCATION_ID.fullmatch(source_id):
-        raise bad("id", f"{source_id!r} has the form of the ids bad records take (their location); choose another")
+    if LOCATION_ID.fullmatch(str(raw_id)):
+        raise bad("id", f"{raw_id!r} has the form of the ids bad records take (their location); choose another")
+    return str(raw_id)
+
+
+def _language(raw: Any, bad: BadField) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not LANGUAGE_CODE.fullmatch(raw):
+        raise bad("language", f"must be a language code such as 'en' or 'zh', not {raw!r}")
+    return raw
+
+
+def _content(record: dict[str, Any], bad: BadField) -> tuple[str, str | None, str | None]:
+    """(format, chat transcript, scenario) of a record; exactly one of the last two is set."""
     if "scenario" in record and not any(k in record for k in ("chat", "messages", "conversations")):
         if not isinstance(record["scenario"], str) or not record["scenario"].strip():
             raise bad("scenario", "must be non-empty text")
-        return Seed(source_id, scenario=record["scenario"].strip(), format="scenario", location=where)
+        return "scenario", None, record["scenario"].strip()
     if "chat" in record:
         if not isinstance(record["chat"], str) or not record["chat"].strip():
             raise bad("chat", "must be a non-empty transcript string")
-        return Seed(source_id, chat=_glaive_transcript(record["chat"]), format="glaive", location=where)
+        return "glaive", _glaive_transcript(record["chat"]), None
     if "messages" in record:
         if not isinstance(record["messages"], list) or not record["messages"]:
             raise bad("messages", "must be a non-empty list of messages")
         chat = _openai_transcript(record["messages"], lambda f: bad(f, "each message needs a string 'role'"))
-        return Seed(source_id, chat=chat, format="openai", location=where)
+        return "openai", chat, None
     if "conversations" in record:
         if not isinstance(record["conversations"], list) or not record["conversations"]:
             raise bad("conversations", "must be a non-empty list of turns")
         chat = _sharegpt_transcript(record["conversations"], lambda f: bad(f, "each turn needs 'from' and 'value'"))
-        return Seed(source_id, chat=chat, format="sharegpt", location=where)
+        return "sharegpt", chat, None
     raise bad(
         "(record)", "expected one of 'chat' (glaive), 'messages' (OpenAI), 'conversations' (ShareGPT) or 'scenario'"
     )

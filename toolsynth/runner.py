@@ -180,7 +180,9 @@ async def _run_all(
 
     async def one(position: int, seed: Seed) -> None:
         try:
-            result = await program.aforward(chat=seed.chat, scenario=seed.scenario, source_id=seed.source_id)
+            result = await program.aforward(
+                chat=seed.chat, scenario=seed.scenario, source_id=seed.source_id, language=seed.language
+            )
         except dspy.LMError:
             raise  # the stages let through only errors that would fail every record
         except Exception as exc:  # one record's failure is that record's rejection, never the run's end
