@@ -30,6 +30,7 @@ from toolsynth.programs.generate_functions import GenerateFunctionsStage
 from toolsynth.programs.judge_composition import JudgeCompositionStage
 from toolsynth.programs.judge_sample import JudgeSampleStage
 from toolsynth.programs.stage import Stage, StageRejected, run_sync
+from toolsynth.readers import render_transcript
 from toolsynth.sampling import Sampling, sampling_for
 from toolsynth.types import CompositeTask, Rejection, Sample, SubtaskFunction
 from toolsynth.validators.findings import as_feedback, codes, errors
@@ -279,18 +280,3 @@ def _rejection(key: str, source_id: str, rejected: StageRejected, meta: dict[str
     return Rejection(
         id=key, source_id=source_id, stage=rejected.stage, codes=rejected.codes, message=rejected.message, meta=meta
     )
-
-
-def render_transcript(messages: Any) -> str:
-    """OpenAI-style messages as the plain transcript the scenario extractor reads."""
-    lines = []
-    for m in messages if isinstance(messages, list) else []:
-        if not isinstance(m, dict):
-            continue
-        role = str(m.get("role", "")).upper()
-        if m.get("tool_calls"):
-            calls = ", ".join(str(c.get("function", {}).get("name")) for c in m["tool_calls"] if isinstance(c, dict))
-            lines.append(f"{role}: [calls {calls}]")
-        if m.get("content"):
-            lines.append(f"{role}: {m['content']}")
-    return "\n".join(lines)

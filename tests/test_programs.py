@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import dspy
@@ -15,6 +16,7 @@ from toolsynth.execution import RetryPolicy, running_with
 from toolsynth.programs import ButtonProgram
 from toolsynth.programs.generate_functions import GenerateFunctionsStage
 from toolsynth.programs.stage import StageRejected, run_sync
+from toolsynth.readers import read_seeds
 from toolsynth.types import Subtask
 from toolsynth.validators.findings import errors
 from toolsynth.validators.sample import check_sample
@@ -243,3 +245,30 @@ def test_only_accepted_attempts_reach_the_trace_optimizers_learn_from() -> None:
     assert "feedback" not in inputs
     assert all("!!" not in f.name for f in outputs.functions)
     assert {p for p, _, _ in trace} <= set(dict(program.named_predictors()).values())
+
+
+def test_message_lists_are_rendered_like_the_seed_reader_renders_them(tmp_path: Path) -> None:
+    messages = [
+        {"role": "user", "content": "What's the weather in Paris?"},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": '{"temp_c": 18}'},
+        {"role": "assistant", "content": [{"type": "text", "text": "18 °C."}, {"type": "image_url"}]},
+    ]
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text(json.dumps({"messages": messages}) + "\n", encoding="utf-8")
+    (seed,) = read_seeds(seeds)
+    prompts: list[str] = []
+
+    def record_extraction(prompt: list[dict[str, Any]]) -> str | None:
+        if stage_of(prompt) == "scenario":
+            prompts.append(prompt[-1]["content"])
+        return None
+
+    lm, _ = scripted_lm(demo_unless(record_extraction))
+    run(ButtonProgram(expand=0), lm, chat=messages, source_id="m")
+    assert seed.chat and prompts and seed.chat in prompts[0]
+    assert seed.chat.endswith('FUNCTION RESPONSE: {"temp_c": 18}\n\nASSISTANT: 18 °C.')

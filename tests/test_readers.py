@@ -66,6 +66,8 @@ def test_openai_scenario_and_ids(tmp_path: Path) -> None:
         ({"messages": "hello"}, "messages"),
         ({"messages": [{"content": "no role"}]}, "messages[0]"),
         ({"conversations": [{"from": "human"}]}, "conversations[0]"),
+        ({"messages": [{"role": "assistant", "tool_calls": [{"function": "f"}]}]}, "messages[0].tool_calls[0]"),
+        ({"messages": [{"role": "user", "content": {"text": "hi"}}]}, "messages[0].content"),
         ({"text": "what format is this"}, "(record)"),
         ({"id": ["x"], "chat": "USER: hi"}, "id"),
         ({"scenario": 3}, "scenario"),

@@ -8,8 +8,9 @@ file or its index in a `.json` array) and either a chat transcript or a scenario
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,28 +53,67 @@ def _glaive_transcript(chat: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def _openai_transcript(messages: list[Any], location: Callable[[str], SeedError]) -> str:
-    lines = []
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict) or not isinstance(m.get("role"), str):
-            raise location(f"messages[{i}]")
-        role = m["role"].upper()
-        for call in m.get("tool_calls") or []:
-            fn = call.get("function", {}) if isinstance(call, dict) else {}
-            lines.append(f"{role} (function call): {fn.get('name')}({fn.get('arguments', '')})")
-        content = m.get("content")
-        if isinstance(content, list):  # content parts
-            content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-        if content:
-            lines.append(f"{'FUNCTION RESPONSE' if role == 'TOOL' else role}: {content}")
-    return "\n\n".join(lines)
+class TranscriptError(ValueError):
+    """Messages that cannot be rendered as a transcript: `field` names the message or the part of it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.reason = message
 
 
-def _sharegpt_transcript(turns: list[Any], location: Callable[[str], SeedError]) -> str:
+def render_transcript(messages: Any) -> str:
+    """OpenAI-style messages as the plain transcript the scenario extractor reads (the glaive layout).
+
+    One `ROLE: text` turn per message with text, turns separated by a blank line; each tool call is a turn
+    `ROLE (function call): name(arguments)` and a `tool` (or legacy `function`) message is a
+    `FUNCTION RESPONSE:` turn. Raises `TranscriptError` naming the first message that is not one.
+    """
+    if not isinstance(messages, list) or not messages:
+        raise TranscriptError("messages", "must be a non-empty list of messages")
+    turns: list[str] = []
+    for i, message in enumerate(messages):
+        turns += _message_turns(message, f"messages[{i}]")
+    return "\n\n".join(turns)
+
+
+def _message_turns(message: Any, field: str) -> list[str]:
+    if not isinstance(message, dict) or not isinstance(message.get("role"), str):
+        raise TranscriptError(field, "each message needs a string 'role'")
+    role = message["role"].upper()
+    calls = message.get("tool_calls") or []
+    if not isinstance(calls, list):
+        raise TranscriptError(f"{field}.tool_calls", "must be a list of calls")
+    turns = [_call_turn(role, call, f"{field}.tool_calls[{j}]") for j, call in enumerate(calls)]
+    text = _content_text(message.get("content"), f"{field}.content")
+    if text:
+        turns.append(f"{'FUNCTION RESPONSE' if role in ('TOOL', 'FUNCTION') else role}: {text}")
+    return turns
+
+
+def _call_turn(role: str, call: Any, field: str) -> str:
+    function = call.get("function") if isinstance(call, dict) else None
+    if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+        raise TranscriptError(field, "each call needs a 'function' with a string 'name'")
+    arguments = function.get("arguments")
+    if not isinstance(arguments, str):
+        arguments = "" if arguments is None else json.dumps(arguments, ensure_ascii=False)
+    return f"{role} (function call): {function['name']}({arguments})"
+
+
+def _content_text(content: Any, field: str) -> str:
+    if content is None or isinstance(content, str):
+        return content or ""
+    if isinstance(content, list):  # content parts: the text ones are read, images and the like are not
+        return " ".join(str(part["text"]) for part in content if isinstance(part, dict) and "text" in part)
+    raise TranscriptError(field, "must be text, null or a list of content parts")
+
+
+def _sharegpt_transcript(turns: list[Any]) -> str:
     lines = []
     for i, t in enumerate(turns):
-        if not isinstance(t, dict) or not isinstance(t.get("from"), str) or "value" not in t:
-            raise location(f"conversations[{i}]")
+        if not isinstance(t, dict) or not isinstance(t.get("from"), str) or not isinstance(t.get("value"), str):
+            raise TranscriptError(f"conversations[{i}]", "each turn needs a string 'from' and a string 'value'")
         lines.append(f"{_SHAREGPT_ROLES.get(t['from'], t['from'].upper())}: {t['value']}")
     return "\n\n".join(lines)
 
@@ -121,16 +161,15 @@ def _content(record: dict[str, Any], bad: BadField) -> tuple[str, str | None, st
         if not isinstance(record["chat"], str) or not record["chat"].strip():
             raise bad("chat", "must be a non-empty transcript string")
         return "glaive", _glaive_transcript(record["chat"]), None
-    if "messages" in record:
-        if not isinstance(record["messages"], list) or not record["messages"]:
-            raise bad("messages", "must be a non-empty list of messages")
-        chat = _openai_transcript(record["messages"], lambda f: bad(f, "each message needs a string 'role'"))
-        return "openai", chat, None
-    if "conversations" in record:
-        if not isinstance(record["conversations"], list) or not record["conversations"]:
-            raise bad("conversations", "must be a non-empty list of turns")
-        chat = _sharegpt_transcript(record["conversations"], lambda f: bad(f, "each turn needs 'from' and 'value'"))
-        return "sharegpt", chat, None
+    try:
+        if "messages" in record:
+            return "openai", render_transcript(record["messages"]), None
+        if "conversations" in record:
+            if not isinstance(record["conversations"], list) or not record["conversations"]:
+                raise TranscriptError("conversations", "must be a non-empty list of turns")
+            return "sharegpt", _sharegpt_transcript(record["conversations"]), None
+    except TranscriptError as error:
+        raise bad(error.field, error.reason) from None
     raise bad(
         "(record)", "expected one of 'chat' (glaive), 'messages' (OpenAI), 'conversations' (ShareGPT) or 'scenario'"
     )
@@ -148,24 +187,32 @@ def seed_records(path: str | Path) -> Iterator[Record | SeedError]:
 def iter_seeds(path: str | Path) -> Iterator[Seed | SeedError]:
     """Seeds of a `.jsonl` or `.json` file in file order; a bad record is yielded as its `SeedError`.
 
-    Ids are unique: a record whose id (explicit, or its number when it has none) an earlier record has is
-    bad, and a bad record's id is its location (`line N`, `index N`), a form no good record's id may take.
     Raises `SeedError` only when the file as a whole cannot be read.
     """
-    records = seed_records(path)
+    for _, item in seeds_and_records(seed_records(path), str(path)):
+        yield item
+
+
+def seeds_and_records(records: Iterable[Record | SeedError], path: str) -> Iterator[tuple[Any, Seed | SeedError]]:
+    """(decoded record, its `Seed` or `SeedError`) per record in order; an unreadable record's value is None.
+
+    Ids are unique: a record whose id (explicit, or its number when it has none) an earlier record has is
+    bad, and a bad record's id is its location (`line N`, `index N`), a form no good record's id may take.
+    """
     seen: dict[str, str] = {}
     for record in records:
-        try:
-            if isinstance(record, SeedError):
-                raise record
-            seed = parse_record(record.value, str(path), record.where, str(record.number))
-            if seed.source_id in seen:
-                raise _duplicate(seed.source_id, record, seen[seed.source_id], str(path))
-            seen[seed.source_id] = record.where
-        except SeedError as error:
-            yield error
+        if isinstance(record, SeedError):
+            yield None, record
             continue
-        yield seed
+        try:
+            seed = parse_record(record.value, path, record.where, str(record.number))
+            if seed.source_id in seen:
+                raise _duplicate(seed.source_id, record, seen[seed.source_id], path)
+        except SeedError as error:
+            yield record.value, error
+            continue
+        seen[seed.source_id] = record.where
+        yield record.value, seed
 
 
 def _duplicate(source_id: str, record: Record, first: str, path: str) -> SeedError:
