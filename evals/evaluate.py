@@ -18,6 +18,7 @@ from dspy.utils.callback import BaseCallback
 
 from toolsynth.evals.diversity import diversity
 from toolsynth.evals.metrics import WEIGHTS, Assessment, assess, combined, sample_rows
+from toolsynth.execution import METER_SETTING, UsageMeter
 
 SCORE_KEYS = ("completeness", "consistency", "acceptance", "score")
 
@@ -67,6 +68,8 @@ class EvalReport:
     lm_calls: int = 0
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    stages: dict[str, Any] = field(default_factory=dict)
+    """Per stage: first-try pass rate, repair success rate, rejections and the codes that failed attempts."""
 
     @property
     def n(self) -> int:
@@ -97,6 +100,7 @@ class EvalReport:
             weights=dict(WEIGHTS),
             lm_calls=self.lm_calls,
             seconds=round(self.seconds, 2),
+            stages=self.stages,
         )
         return out
 
@@ -128,9 +132,10 @@ def evaluate_program(
     if not examples:
         return EvalReport([])
     counter = CallCounter()
+    meter = UsageMeter()
     started = time.monotonic()
     callbacks = [*dspy.settings.get("callbacks", []), counter]
-    with dspy.context(callbacks=callbacks):
+    with dspy.context(callbacks=callbacks, **{METER_SETTING: meter}):
         evaluator = dspy.Evaluate(
             devset=examples,
             metric=combined,
@@ -145,7 +150,7 @@ def evaluate_program(
         for example, prediction, _ in result.results:
             judged = float(lm_judge(example, prediction)) if lm_judge is not None else None
             seeds.append(SeedResult(example, prediction, assess(prediction), judged))
-    return EvalReport(seeds, lm_calls=counter.calls, seconds=time.monotonic() - started)
+    return EvalReport(seeds, lm_calls=counter.calls, seconds=time.monotonic() - started, stages=meter.outcomes_json())
 
 
 def format_scores(report: EvalReport) -> str:
@@ -160,6 +165,19 @@ def format_scores(report: EvalReport) -> str:
         lines.append(f"  {key:<13} {s[key]:.3f}{note}")
     if s["rejection_stages"]:
         lines.append("  rejections by stage: " + ", ".join(f"{k} {v}" for k, v in s["rejection_stages"].items()))
+    return "\n".join(lines)
+
+
+def format_stages(stages: dict[str, Any]) -> str:
+    """Where the model fails: each stage's first-try pass rate, repair success rate and failing codes."""
+    if not stages:
+        return "  no stage ran"
+    lines = [f"  {'stage':30} {'runs':>5} {'first try':>10} {'repaired':>9} {'rejected':>9}  failing codes"]
+    for name, s in stages.items():
+        first = "-" if s["first_try_pass_rate"] is None else f"{s['first_try_pass_rate']:.2f}"
+        repaired = "-" if s["repair_success_rate"] is None else f"{s['repair_success_rate']:.2f}"
+        codes = ", ".join(f"{code} {n}" for code, n in sorted(s["attempt_codes"].items(), key=lambda kv: -kv[1])[:4])
+        lines.append(f"  {name:30} {s['runs']:>5} {first:>10} {repaired:>9} {s['rejected']:>9}  {codes or '-'}")
     return "\n".join(lines)
 
 
@@ -198,6 +216,8 @@ def format_report(report: EvalReport, worst: int = 5) -> str:
             format_scores(report),
             "diversity (reported, not optimized)",
             format_diversity(diversity(report.rows())),
+            "stages (pass rates: where the model fails)",
+            format_stages(report.stages),
             f"worst seeds (up to {worst}) with their feedback",
             format_worst(report, worst),
         ]

@@ -7,10 +7,11 @@ from toolsynth.types import NonEmptyList
 
 class GenerateAtomicTask(dspy.Signature):
     """Write atomic tasks a user in this scenario could ask an assistant with tools to do. An atomic task
-    is one step that one function call could complete. Make each task self-contained: it states every
-    detail a call needs (names, places, dates, amounts, units), so that the arguments follow from the text
-    alone and never have to be guessed. Never name a tool or function. At most 30 words per task. The tasks
-    must differ from each other."""
+    is one request that one call to a software API completes: look something up, search, convert,
+    calculate, book, send. Never a physical action. Make each task self-contained: it states every detail
+    the call needs (names, places, dates, amounts, units), so the arguments follow from the text alone.
+    Never name a tool or function. At most 30 words per task; the tasks differ from each other. Example:
+    "Get the current exchange rate from US dollars to Japanese yen." """
 
     scenario: str = dspy.InputField()
     count: int = dspy.InputField(desc="how many tasks to write")

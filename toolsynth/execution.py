@@ -247,8 +247,19 @@ def current_memo() -> StepMemo | None:
     return _memo.get()
 
 
+METER_SETTING = "toolsynth_usage_meter"
+"""A meter can also be lent through DSPy's settings (`dspy.context(toolsynth_usage_meter=meter)`): threads that
+DSPy starts (`dspy.Evaluate`, `dspy.Parallel`) carry its settings over, not other context variables."""
+
+
 def current_meter() -> UsageMeter | None:
-    return _meter.get()
+    meter = _meter.get()
+    if meter is None:
+        import dspy
+
+        lent = dspy.settings.get(METER_SETTING)
+        meter = lent if isinstance(lent, UsageMeter) else None
+    return meter
 
 
 def current_phase_limit() -> int | None:

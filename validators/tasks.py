@@ -14,6 +14,7 @@ from toolsynth.language import CJK as _CJK
 from toolsynth.validators.findings import Finding, error, warning
 
 MAX_TASK_WORDS = 30
+MAX_INSTRUCTION_WORDS = 50
 
 
 def word_count(text: str) -> int:
@@ -79,7 +80,7 @@ def check_atomic_tasks(tasks: Any, tool_names: Sequence[str] = (), path: str = "
 
 def check_subtasks(subtasks: Any, instruction: Any, path: str = "composite") -> list[Finding]:
     """A composite task: instruction present, subtasks distinct and short, dependencies point backwards."""
-    findings = check_text(instruction, f"{path}.instruction")
+    findings = check_text(instruction, f"{path}.instruction", max_words=MAX_INSTRUCTION_WORDS)
     if not isinstance(subtasks, list) or len(subtasks) < 2:
         return [*findings, error("composite_too_small", f"{path}.subtasks", "needs at least two subtasks")]
     ids = [getattr(s, "id", None) for s in subtasks]

@@ -56,6 +56,11 @@ def test_eval_writes_scores_diversity_and_details(tmp_path: Path, capsys: pytest
     assert {"source_id", "score", "samples", "rejections", "feedback"} <= report["seeds"][0].keys()
     out = capsys.readouterr().out
     assert "completeness" in out and "distinct-1/2/3" in out and "worst" in out
+    # pass rates per stage, counted in dspy.Evaluate's threads
+    stages = report["stages"]
+    assert {"ExtractScenario", "GenerateFunctions", "AssistantTurn"} <= stages.keys()
+    assert all(s["runs"] == s["first_try_pass"] + s["repaired"] + s["rejected"] for s in stages.values())
+    assert stages["ExtractScenario"]["runs"] == 3 and "first try" in out
 
 
 def test_eval_on_a_seeds_file_with_the_lm_judge(tmp_path: Path) -> None:
