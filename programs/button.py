@@ -29,11 +29,11 @@ from toolsynth.programs.generate_atomic_task import GenerateAtomicTaskStage
 from toolsynth.programs.generate_functions import GenerateFunctionsStage
 from toolsynth.programs.judge_composition import JudgeCompositionStage
 from toolsynth.programs.judge_sample import JudgeSampleStage
-from toolsynth.programs.stage import Stage, StageRejected, run_sync
+from toolsynth.programs.stage import Revision, Stage, StageRejected, run_sync
 from toolsynth.readers import render_transcript
 from toolsynth.sampling import Sampling, sampling_for
 from toolsynth.types import CompositeTask, Rejection, Sample, SubtaskFunction
-from toolsynth.validators.findings import as_feedback, codes, errors
+from toolsynth.validators.findings import as_feedback, codes, error, errors
 from toolsynth.validators.sample import check_sample
 
 
@@ -54,7 +54,9 @@ class ButtonProgram(dspy.Module):
     per scenario, `parallel_ratio` the share of parallel-then-sequential compositions, `max_turns`
     assistant turns per conversation, `max_attempts` per stage (1 = no repair retry), `seed` for the
     program's own choices, `language` to force one language for every sample, `role_lms` to give the
-    assistant, user, tool, judge or generator roles their own `dspy.LM`.
+    assistant, user, tool, judge or generator roles their own `dspy.LM`, `sampling` their temperature and
+    max_tokens (`toolsynth.sampling`), `compose_rounds` how often a composite the judge finds infeasible is
+    composed again with the judge's reasons as feedback.
 
     A sample's language is the forced `language` if any, else the seed's own (`language=` of a call), else
     the one detected from the seed's natural-language text (never from its function calls or results).
@@ -74,6 +76,7 @@ class ButtonProgram(dspy.Module):
         role_lms: dict[str, dspy.LM] | None = None,
         judge_samples: bool = False,
         sampling: dict[str, Sampling] | None = None,
+        compose_rounds: int = 2,
     ) -> None:
         super().__init__()
         if not 0.0 <= parallel_ratio <= 1.0:
@@ -88,6 +91,7 @@ class ButtonProgram(dspy.Module):
         self.conversation = Conversation(max_turns, max_attempts, system_prompt)
         self.judge_sample = JudgeSampleStage(max_attempts)
         self.judge_samples = judge_samples
+        self.compose_rounds = max(1, compose_rounds)
         self.expand = expand
         self.tasks_per_scenario = tasks_per_scenario
         self.parallel_ratio = parallel_ratio
@@ -110,6 +114,7 @@ class ButtonProgram(dspy.Module):
             "language": self.language,
             "system_prompt": self.conversation.system_prompt,
             "judge_samples": self.judge_samples,
+            "compose_rounds": self.compose_rounds,
             "sampling": {role: s.request_kwargs() for role, s in sorted(self.sampling.items())},
         }
 
@@ -200,11 +205,8 @@ class ButtonProgram(dspy.Module):
     async def _task(self, source_id: str, key: str, scenario: str, task: str, code: str) -> Sample | Rejection:
         meta: dict[str, Any] = {"scenario": scenario, "atomic_task": task, "language": code}
         try:
-            composite = await self._compose(key, task, code)
+            composite, verdict = await self._feasible_composite(key, task, code)
             meta.update(composite_task=composite.instruction, strategy=composite.strategy)
-            verdict = await self.judge_composition.run(
-                f"{key}/judge", composite_instruction=composite.instruction, subtasks=composite.subtasks
-            )
             if not verdict.feasible:
                 raise StageRejected(self.judge_composition.stage_name, ["infeasible"], verdict.reasons)
             planned = await self.generate_functions.run(
@@ -263,12 +265,28 @@ class ButtonProgram(dspy.Module):
         sample.meta["sample_judge"] = verdict
         return sample
 
-    async def _compose(self, key: str, task: str, code: str) -> CompositeTask:
-        if self.strategy_for(key) == "sequential":
-            p = await self.compose_sequential.run(f"{key}/compose", task=task, language=language_name(code))
-            return sequential_task(task, p)
-        p = await self.compose_parallel.run(f"{key}/compose", task=task, language=language_name(code))
-        return parallel_then_sequential_task(task, p)
+    async def _feasible_composite(self, key: str, task: str, code: str) -> tuple[CompositeTask, dspy.Prediction]:
+        """Compose, then judge; a composite judged infeasible is composed again with the judge's reasons as
+        feedback, up to `compose_rounds` times. Returns the last composite and its verdict."""
+        revise: Revision | None = None
+        for round_number in range(1, self.compose_rounds + 1):
+            step = "" if round_number == 1 else f"/{round_number}"
+            composite, outputs = await self._compose(key, step, task, code, revise)
+            verdict = await self.judge_composition.run(
+                f"{key}/judge{step}", composite_instruction=composite.instruction, subtasks=composite.subtasks
+            )
+            if verdict.feasible:
+                break
+            revise = Revision(outputs, [error("infeasible", "", f"the feasibility judge: {verdict.reasons}")])
+        return composite, verdict
+
+    async def _compose(
+        self, key: str, step: str, task: str, code: str, revise: Revision | None
+    ) -> tuple[CompositeTask, dict[str, Any]]:
+        stage = self.compose_sequential if self.strategy_for(key) == "sequential" else self.compose_parallel
+        prediction = await stage.run(f"{key}/compose{step}", revise=revise, task=task, language=language_name(code))
+        build = sequential_task if stage is self.compose_sequential else parallel_then_sequential_task
+        return build(task, prediction), stage.dump(prediction)
 
 
 def _subtasks_meta(composite: CompositeTask, plan: list[SubtaskFunction]) -> list[dict[str, Any]]:

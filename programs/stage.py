@@ -15,6 +15,7 @@ import json
 import random
 import threading
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 import dspy
@@ -48,6 +49,14 @@ T = TypeVar("T")
 FEEDBACK_FIELD = dspy.InputField(
     desc="problems found in your previous answer to these same inputs; answer again and fix every one"
 )
+
+
+@dataclass(frozen=True)
+class Revision:
+    """An earlier answer of a stage (its outputs) and what a later stage found wrong with it."""
+
+    previous: dict[str, Any]
+    findings: list[Finding]
 
 
 class StageRejected(Exception):
@@ -87,12 +96,18 @@ class Stage(dspy.Module):
         return []
 
     async def run(
-        self, key: str | None = None, check_with: dict[str, Any] | None = None, round: int = 0, **inputs: Any
+        self,
+        key: str | None = None,
+        check_with: dict[str, Any] | None = None,
+        round: int = 0,
+        revise: Revision | None = None,
+        **inputs: Any,
     ) -> dspy.Prediction:
         """Predict and check, with bounded retries; memoised under `key` when a run lends a memo.
 
         `check_with` carries facts the checks need that are not inputs of the signature; `round` is the
-        conversation round of a conversation stage.
+        conversation round of a conversation stage; `revise` asks for a revision of an earlier answer that a
+        later stage found wanting (its first attempt already carries that feedback).
         """
         memo = current_memo()
         if key is not None and memo is not None:
@@ -105,7 +120,7 @@ class Stage(dspy.Module):
         if limit is not None and self.level + 3 * round > limit:
             raise PhaseLimitReached(key)
         try:
-            prediction = await self._attempts(inputs, {**inputs, **(check_with or {})})
+            prediction = await self._attempts(inputs, {**inputs, **(check_with or {})}, revise)
         except StageRejected as rejected:
             if key is not None and memo is not None and "lm_error" not in rejected.codes:
                 memo.put(key, {"rejected": rejected.to_json()})
@@ -124,11 +139,13 @@ class Stage(dspy.Module):
         fields = self.signature.output_fields
         return {name: TypeAdapter(fields[name].annotation).validate_python(stored[name]) for name in fields}
 
-    async def _attempts(self, inputs: dict[str, Any], facts: dict[str, Any]) -> dspy.Prediction:
+    async def _attempts(
+        self, inputs: dict[str, Any], facts: dict[str, Any], revise: Revision | None = None
+    ) -> dspy.Prediction:
         """Attempts are hidden from DSPy's trace; only an accepted answer is traced, as the stage's own
         predictor's answer to the original inputs, so optimizers never learn from a rejected attempt."""
-        findings: list[Finding] = []
-        previous = ""
+        findings: list[Finding] = list(revise.findings) if revise is not None else []
+        previous = _previous_answer(revise.previous, "") if revise is not None else ""
         outer_trace = dspy.settings.trace
         meter = current_meter()
         for attempt in range(1, self.max_attempts + 1):

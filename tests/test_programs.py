@@ -146,13 +146,33 @@ def test_conversation_at_turn_limit_is_rejected() -> None:
     assert rejection.codes == ["max_turns_reached"] and rejection.stage == "Conversation"
 
 
-def test_infeasible_verdict_is_a_rejection_with_reasons() -> None:
+def test_infeasible_verdict_is_a_rejection_with_reasons_after_a_revised_composition() -> None:
     verdict = json.dumps({"reasons": "The second step does not need the first.", "feasible": False})
-    lm, _ = scripted_lm(demo_unless(lambda m: verdict if stage_of(m) == "feasible" else None))
-    result = run(ButtonProgram(expand=0), lm, chat=WEATHER_CHAT)
+    compose_prompts: list[str] = []
+
+    def script(messages: list[dict[str, Any]]) -> str | None:
+        if stage_of(messages) == "subsequent_task":
+            compose_prompts.append(messages[-1]["content"])
+        return verdict if stage_of(messages) == "feasible" else None
+
+    lm, _ = scripted_lm(demo_unless(script))
+    result = run(ButtonProgram(expand=0, parallel_ratio=0.0, compose_rounds=2), lm, chat=WEATHER_CHAT)
     [rejection] = result.rejections
     assert rejection.stage == "JudgeComposition" and rejection.codes == ["infeasible"]
     assert "does not need" in rejection.message
+    assert len(compose_prompts) == 2 and "does not need the first" in compose_prompts[1]
+    assert "Your previous answer" in compose_prompts[1] and "does not need" not in compose_prompts[0]
+
+
+def test_a_composite_revised_after_the_judges_reasons_can_become_a_sample() -> None:
+    verdicts = iter([json.dumps({"reasons": "Step 2 ignores step 1.", "feasible": False})])
+
+    def script(messages: list[dict[str, Any]]) -> str | None:
+        return next(verdicts, None) if stage_of(messages) == "feasible" else None
+
+    lm, _ = scripted_lm(demo_unless(script))
+    result = run(ButtonProgram(expand=0), lm, chat=WEATHER_CHAT)
+    assert len(result.samples) == 1 and result.rejections == []
 
 
 def test_tool_result_violating_returns_is_rejected() -> None:

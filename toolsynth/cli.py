@@ -73,6 +73,12 @@ def _add_program_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-turns", type=int, default=8, help="assistant turns per conversation")
     g.add_argument("--max-attempts", type=int, default=3, help="attempts per stage, repairs included")
     g.add_argument(
+        "--compose-rounds",
+        type=int,
+        default=2,
+        help="compositions per task: one judged infeasible is composed again with the judge's reasons",
+    )
+    g.add_argument(
         "--judge",
         action="store_true",
         help="final semantic gate: an LM judge checks each sample is complete and faithful",
@@ -156,6 +162,7 @@ def build_program(args: argparse.Namespace, lms: dict[str, Any]) -> Any:
         language=args.language,
         role_lms={role: lm for role, lm in lms.items() if role != "generator"},
         judge_samples=args.judge,
+        compose_rounds=args.compose_rounds,
     )
     if args.program is not None:
         program.load(str(args.program))
