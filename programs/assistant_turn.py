@@ -7,6 +7,7 @@ import dspy
 from toolsynth.programs.stage import Stage
 from toolsynth.signatures import AssistantTurn
 from toolsynth.validators.calls import check_arguments
+from toolsynth.validators.conversation import call_count_findings
 from toolsynth.validators.findings import Finding, error
 
 
@@ -19,7 +20,7 @@ class AssistantTurnStage(Stage):
         if not prediction.tool_calls and not prediction.content.strip():
             return [error("assistant_message_empty", "content", "write text or call at least one tool")]
         specs = {t["function"]["name"]: t["function"] for t in inputs["tools"]}
-        findings: list[Finding] = []
+        findings = call_count_findings(len(prediction.tool_calls), "tool_calls")
         for i, call in enumerate(prediction.tool_calls):
             path = f"tool_calls[{i}]"
             if call.name not in specs:

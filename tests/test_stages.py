@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import dspy
@@ -15,6 +16,7 @@ from toolsynth.programs.compose_sequential import ComposeSequentialStage
 from toolsynth.programs.expand_scenario import ExpandScenarioStage
 from toolsynth.programs.extract_scenario import ExtractScenarioStage
 from toolsynth.programs.generate_atomic_task import GenerateAtomicTaskStage
+from toolsynth.programs.generate_functions import check_function_plan
 from toolsynth.programs.judge_composition import JudgeCompositionStage
 from toolsynth.programs.simulate_tool import SimulateToolStage
 from toolsynth.programs.simulate_user import SimulateUserStage
@@ -32,7 +34,7 @@ from toolsynth.signatures import (
     SimulateTool,
     SimulateUser,
 )
-from toolsynth.types import FunctionSpec, Subtask
+from toolsynth.types import FunctionSpec, Subtask, SubtaskFunction
 
 TASK = "Check the current weather in Lisbon in Celsius."
 WEATHER = FunctionSpec(
@@ -145,7 +147,14 @@ def test_assistant_arguments_are_checked_against_the_schema() -> None:
             "tool_calls": [{"name": "get_current_weather", "arguments": {"city": "Lisbon", "unit": "kelvin"}}],
         }
     )
-    lm, engine = scripted_lm(lambda messages: bad)
+    rejected, calls = assistant_rejected(lambda messages: bad)
+    assert rejected.codes == ["arguments_schema_violation"] and calls == 2
+    assert "unit" in rejected.message
+
+
+def assistant_rejected(script: Callable[[list[dict[str, Any]]], str]) -> tuple[StageRejected, int]:
+    """The rejection of an assistant turn given two attempts, and how many LM calls it took."""
+    lm, engine = scripted_lm(script)
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()), pytest.raises(StageRejected) as caught:
         run(
             AssistantTurnStage(max_attempts=2),
@@ -153,5 +162,42 @@ def test_assistant_arguments_are_checked_against_the_schema() -> None:
             conversation=[{"role": "user", "content": "hi"}],
             language="English",
         )
-    assert caught.value.codes == ["arguments_schema_violation"] and engine.calls == 2
-    assert "unit" in caught.value.message
+    return caught.value, engine.calls
+
+
+def test_a_tool_result_with_nan_is_rejected_not_accepted() -> None:
+    """Python's json (and so DSPy's adapter) reads a bare NaN; the stage check refuses it and asks again."""
+    lm, engine = scripted_lm(lambda messages: '{"result": {"city": "Lisbon", "temperature": NaN}}')
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()), pytest.raises(StageRejected) as caught:
+        run(
+            SimulateToolStage(max_attempts=2),
+            function=WEATHER,
+            arguments={"city": "Lisbon", "unit": "celsius"},
+            earlier_results=[],
+        )
+    assert caught.value.codes == ["number_not_finite"] and engine.calls == 2
+    assert "result.temperature" in caught.value.message
+
+
+def test_assistant_arguments_with_infinity_and_a_flood_of_parallel_calls_are_rejected() -> None:
+    flood = [{"name": "get_current_weather", "arguments": {"city": "Lisbon", "unit": "celsius"}}] * 65
+    replies = iter(
+        [
+            '{"content": "", "tool_calls": [{"name": "get_current_weather", '
+            '"arguments": {"city": "Lisbon", "unit": "celsius", "lat": Infinity}}]}',
+            json.dumps({"content": "", "tool_calls": flood}),
+        ]
+    )
+    rejected, calls = assistant_rejected(lambda messages: next(replies))
+    assert rejected.codes == ["tool_calls_too_many"] and calls == 2  # the first attempt was refused too
+
+
+def test_generated_functions_with_nan_in_a_schema_are_rejected() -> None:
+    bad = WEATHER.model_copy(deep=True)
+    bad.returns["properties"]["temperature"]["maximum"] = float("nan")
+    findings = check_function_plan(
+        [bad], [SubtaskFunction(subtask=1, function=bad.name)], [Subtask(id=1, instruction=TASK)]
+    )
+    assert [(f.code, f.path) for f in findings] == [
+        ("number_not_finite", "functions[0].returns.properties.temperature.maximum")
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -135,3 +136,32 @@ def test_a_directory_or_fifo_is_named_for_what_it_is(tmp_path: Path, capsys: pyt
     assert capsys.readouterr().err == f"error: {tmp_path}: is a directory, not a file\n"
     assert main(["validate", str(tmp_path / "pipe.jsonl")]) == 2
     assert "is not a regular file (it is a FIFO)" in capsys.readouterr().err
+
+
+def strict_loads(text: str) -> Any:
+    def refuse(constant: str) -> Any:
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_bare_nan_and_infinity_are_reported_not_read_silently(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The rows of the defect: bare NaN in tools[].function.parameters, Infinity in meta.function_returns."""
+    row = json.loads(json.dumps(GOOD))
+    row["tools"][0]["function"]["parameters"]["properties"]["city"]["examples"] = ["NAN_HERE"]
+    row["meta"] = {"function_returns": {"get_weather": {"type": "object", "maxProperties": "INF_HERE"}}}
+    line = json.dumps(row).replace('"NAN_HERE"', "NaN").replace('"INF_HERE"', "Infinity")
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps(GOOD) + "\n" + line + "\n", encoding="utf-8")
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "2 rows, 1 with errors" in out and "number_not_finite" in out
+    assert main(["validate", str(path), "--json"]) == 1
+    rows = [strict_loads(x) for x in capsys.readouterr().out.splitlines()]  # the report itself is strict JSON
+    paths = {f["path"] for r in rows for f in r["findings"] if f["code"] == "number_not_finite"}
+    assert paths == {
+        "tools[0].function.parameters.properties.city.examples[0]",
+        "meta.function_returns.get_weather.maxProperties",
+    }

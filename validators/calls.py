@@ -15,6 +15,7 @@ from toolsynth.validators.limits import (
     JsonParseError,
     check_bounds,
     join_path,
+    non_finite_findings,
     parse_json,
     shorten,
     validate_instance,
@@ -74,7 +75,7 @@ def check_arguments(spec: Any, arguments: Any, path: str = "arguments") -> list[
     parsed, findings = parse_arguments(arguments, path)
     if parsed is None:
         return findings
-    findings = check_bounds(parsed, path, "instance")
+    findings = check_bounds(parsed, path, "instance") or non_finite_findings(parsed, path)
     if findings:
         return findings
     spec, _ = unwrap_tool(spec, "")
@@ -108,10 +109,11 @@ def check_result(returns_schema: Any, result: Any, path: str = "result") -> list
 
     ``result`` is any JSON value, except that a Python ``str`` is a tool message's text: it is decoded
     as JSON, and the text itself is accepted when the schema takes it as a plain string (``"sunny"``
-    for ``{"type": "string"}``). With no schema declared (None) nothing is checked.
+    for ``{"type": "string"}``). With no schema declared (None) only a non-text result is checked (for NaN and
+    Infinity, which are not JSON).
     """
     if returns_schema is None or returns_schema is True:
-        return []
+        return [] if isinstance(result, str) else non_finite_findings(result, path)
     schema = normalize_schema(returns_schema)
     if not isinstance(schema, (dict, bool)):
         return [
@@ -130,7 +132,7 @@ def check_result(returns_schema: Any, result: Any, path: str = "result") -> list
             return findings
         if findings:
             return [] if _plain_text_fits(schema, text, path) else findings
-    findings = check_bounds(result, path, "instance")
+    findings = check_bounds(result, path, "instance") or non_finite_findings(result, path)
     if findings:
         return findings
     findings = validate_instance(schema, result, path, "result_schema_violation")

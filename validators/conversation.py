@@ -14,7 +14,7 @@ from typing import Any
 from toolsynth.validators.calls import check_arguments, check_result
 from toolsynth.validators.findings import Finding, error, warning
 from toolsynth.validators.functions import function_map
-from toolsynth.validators.limits import shorten
+from toolsynth.validators.limits import MAX_CALLS_PER_MESSAGE, shorten
 
 ROLES = ("system", "user", "assistant", "tool")
 
@@ -117,6 +117,19 @@ def _check_content(msg: dict[str, Any], path: str, role: str, state: _State) -> 
         state.findings.append(error("user_message_empty", f"{path}.content", "the user says nothing"))
 
 
+def call_count_findings(count: int, path: str) -> list[Finding]:
+    """`tool_calls_too_many` when one assistant message issues more than ``MAX_CALLS_PER_MESSAGE`` calls."""
+    if count <= MAX_CALLS_PER_MESSAGE:
+        return []
+    return [
+        error(
+            "tool_calls_too_many",
+            path,
+            f"{count} calls in one assistant message; at most {MAX_CALLS_PER_MESSAGE} (issue the ones needed once)",
+        )
+    ]
+
+
 def _check_assistant(msg: dict[str, Any], path: str, state: _State) -> None:
     calls = msg.get("tool_calls")
     if calls is None:
@@ -129,6 +142,7 @@ def _check_assistant(msg: dict[str, Any], path: str, state: _State) -> None:
     text = message_text(msg.get("content"))
     if not calls and not (text or "").strip():
         state.findings.append(error("assistant_message_empty", path, "has neither text nor tool calls"))
+    state.findings += call_count_findings(len(calls), f"{path}.tool_calls")
     for j, call in enumerate(calls):
         _check_call(call, f"{path}.tool_calls[{j}]", state)
 

@@ -23,10 +23,12 @@ from toolsynth.validators.limits import (
     MAX_SCHEMA_DEPTH,
     MAX_SCHEMA_ERRORS,
     MAX_SCHEMA_NODES,
+    MAX_TOOLS,
     JsonParseError,
     check_bounds,
     join_path,
     measure,
+    non_finite_findings,
     parse_json,
     refusing_registry,
     shorten,
@@ -299,7 +301,7 @@ def check_function_spec(spec: Any, path: str = "function") -> list[Finding]:
     spec, path = unwrap_tool(spec, path)
     if not isinstance(spec, dict):
         return [error("function_spec_not_object", path, f"must be an object, not {type(spec).__name__}")]
-    findings = _name_findings(spec.get("name"), f"{path}.name")
+    findings = _name_findings(spec.get("name"), f"{path}.name") + non_finite_findings(spec, path)
     description = spec.get("description")
     if not isinstance(description, str) or not description.strip():
         findings.append(
@@ -343,6 +345,10 @@ def check_function_specs(specs: Any, path: str = "tools", *, dialects: bool = Fa
     if not isinstance(specs, list):
         return [error("tools_not_list", path, f"must be a list of functions, not {type(specs).__name__}")]
     findings: list[Finding] = []
+    if len(specs) > MAX_TOOLS:
+        findings.append(
+            error("tools_too_many", path, f"declares {len(specs)} functions; at most {MAX_TOOLS} fit one request")
+        )
     seen: dict[str, int] = {}
     for i, tool in enumerate(specs):
         where = f"{path}[{i}]"

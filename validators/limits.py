@@ -8,6 +8,7 @@ without a ``RecursionError``. Callers measure first and only then hand a value t
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ MAX_TEXT_CHARS = 1_000_000
 MAX_PATTERN_CHARS = 1_000
 PATTERN_TIMEOUT_S = 0.05
 MAX_SCHEMA_ERRORS = 50
+MAX_TOOLS = 128  # OpenAI's chat completions API refuses more functions than this in one request
+MAX_CALLS_PER_MESSAGE = 64  # BUTTON's parallel groups hold a handful of calls; far more is a model looping
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,42 @@ def check_bounds(value: Any, path: str, what: str) -> list[Finding]:
             )
         ]
     return []
+
+
+_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def non_finite_findings(value: Any, path: str) -> list[Finding]:
+    """`number_not_finite` for every NaN or ±Infinity inside a JSON-like value, in document order.
+
+    Python's ``json`` reads and writes ``NaN``/``Infinity`` (and reads ``1e999`` as infinity), but they are not
+    JSON: ``JSON.parse`` and strict parsers refuse them. Iterative; at most ``MAX_SCHEMA_ERRORS`` are reported.
+    """
+    findings: list[Finding] = []
+    stack: list[tuple[Any, Any]] = [(value, None)]  # (item, trail): trail is (parent trail, key), built lazily
+    while stack:
+        item, trail = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            if len(findings) == MAX_SCHEMA_ERRORS:
+                findings.append(info("findings_truncated", path, "more non-finite numbers; the rest are omitted"))
+                break
+            keys: list[Any] = []
+            while trail is not None:
+                trail, key = trail
+                keys.append(key)
+            shown = _NON_FINITE[repr(item)]
+            findings.append(
+                error(
+                    "number_not_finite",
+                    join_path(path, reversed(keys)),
+                    f"{shown} is not a JSON number (numbers past ±1.8e308 overflow to it); use a finite number or null",
+                )
+            )
+        elif isinstance(item, dict):
+            stack.extend((child, (trail, key)) for key, child in reversed(item.items()))
+        elif isinstance(item, (list, tuple)):
+            stack.extend((item[i], (trail, i)) for i in range(len(item) - 1, -1, -1))
+    return findings
 
 
 class JsonParseError(ValueError):

@@ -21,7 +21,7 @@ from toolsynth.validators.functions import (
     normalize_function_spec,
     unwrap_tool,
 )
-from toolsynth.validators.limits import JsonParseError, join_path, parse_json, shorten
+from toolsynth.validators.limits import JsonParseError, join_path, non_finite_findings, parse_json, shorten
 
 
 def _effective_tools(tools: Any, meta: Any, dialects: bool) -> list[dict[str, Any]]:
@@ -76,7 +76,9 @@ def check_sample(row: Any, *, dialects: bool = True) -> list[Finding]:
     messages = row.get("messages")
     findings += check_conversation(messages, effective if tools is not None else None)
     findings += check_composition(messages, meta, effective if tools is not None else None)
-    return findings
+    # NaN/Infinity anywhere in the row; those inside tools and arguments objects are already reported.
+    reported = set(findings)
+    return findings + [f for f in non_finite_findings(row, "") if f not in reported]
 
 
 # --- ShareGPT (LLaMA-Factory) --------------------------------------------------------------------
