@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
+
+from toolsynth.store import write_json_atomic
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_MAX_CALLS = 5000
@@ -154,7 +155,7 @@ def run_eval(args: argparse.Namespace) -> int:
     }
     args.output.mkdir(parents=True, exist_ok=True)
     path = args.output / "eval.json"
-    path.write_text(json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    write_json_atomic(path, report.to_json())
     print(format_report(report, worst=args.worst))
     print(f"wrote {path}")
     return EXIT_OK
@@ -317,6 +318,6 @@ def run_optimize(args: argparse.Namespace) -> int:
         "models": config.describe(),
     }
     sidecar = args.output.with_suffix(".report.json")
-    sidecar.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    write_json_atomic(sidecar, report)
     print(f"saved {args.output} (load it with --program {args.output}); report in {sidecar}")
     return EXIT_OK

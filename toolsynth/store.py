@@ -4,7 +4,7 @@ It holds every finished step of every record (the programs' `StepMemo`), every f
 samples and rejections, the fingerprint of the configuration that produced them, and one row per run.
 Each step is committed as it completes (WAL journal), so a killed run loses at most the calls in flight.
 `samples.jsonl` and `rejected.jsonl` are views of this store: rewritten from it when a run starts and
-appended to as seeds finish.
+appended to as seeds finish. Everything written here is strict JSON: NaN and Infinity are refused (`dumps`).
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ class RunStore:
                     self.db.execute(f"DELETE FROM {table}")
         with self.db:
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('config', ?)", (json.dumps(description),))
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('config', ?)", (dumps(description),))
 
     # -- StepMemo ------------------------------------------------------------------------------
     def get(self, key: str) -> Any | None:
@@ -71,7 +71,7 @@ class RunStore:
         return None if row is None else json.loads(row[0])
 
     def put(self, key: str, value: Any) -> None:
-        self.db.execute("INSERT OR REPLACE INTO steps VALUES (?, ?)", (key, json.dumps(value, ensure_ascii=False)))
+        self.db.execute("INSERT OR REPLACE INTO steps VALUES (?, ?)", (key, dumps(value)))
 
     # -- seeds ---------------------------------------------------------------------------------
     def finished(self) -> set[str]:
@@ -86,8 +86,8 @@ class RunStore:
             (
                 source_id,
                 position,
-                json.dumps(samples, ensure_ascii=False),
-                json.dumps(rejections, ensure_ascii=False),
+                dumps(samples),
+                dumps(rejections),
                 int(retryable),
             ),
         )
@@ -105,7 +105,7 @@ class RunStore:
     # -- runs ----------------------------------------------------------------------------------
     def record_run(self, summary: dict[str, Any]) -> None:
         with self.db:
-            self.db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?)", (time.time(), json.dumps(summary)))
+            self.db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?)", (time.time(), dumps(summary)))
 
     def runs(self) -> list[dict[str, Any]]:
         return [json.loads(r[0]) for r in self.db.execute("SELECT summary FROM runs ORDER BY started")]
@@ -134,8 +134,13 @@ class JsonlViews:
                 _append_all(path, "".join(_line(r) for r in rows).encode("utf-8"))
 
 
+def dumps(value: Any, indent: int | None = None) -> str:
+    """Strict JSON text: a NaN or Infinity raises ValueError instead of writing what no JSON parser reads."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, indent=indent)
+
+
 def _line(row: dict[str, Any]) -> str:
-    return json.dumps(row, ensure_ascii=False) + "\n"
+    return dumps(row) + "\n"
 
 
 def _append_all(path: Path, data: bytes) -> None:
@@ -150,5 +155,5 @@ def _append_all(path: Path, data: bytes) -> None:
 
 def write_json_atomic(path: Path, value: Any) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.write_text(dumps(value, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, path)

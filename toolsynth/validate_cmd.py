@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from toolsynth.records import InputError, Record, read_records
+from toolsynth.store import dumps
 from toolsynth.validators.findings import Finding, error
 from toolsynth.validators.sample import check_sample, check_sharegpt_row
 
@@ -52,9 +53,7 @@ def validate_command(
             with_warnings += any(f.severity == "warning" for f in findings)
             counts.update((f.severity, f.code) for f in findings)
             if as_json:
-                out.write(
-                    json.dumps({"row": index, "findings": [f.to_dict() for f in findings]}, ensure_ascii=False) + "\n"
-                )
+                out.write(dumps({"row": index, "findings": [f.to_dict() for f in findings]}) + "\n")
     except InputError as exc:
         print(f"error: {exc}", file=err)
         return EXIT_UNREADABLE
