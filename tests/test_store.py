@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
+import random
+import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support import ROOT, demo_unless, scripted_lm, stage_of
+from toolsynth import store as store_module
+from toolsynth.cli import main
 from toolsynth.demo_model import reply_to
 from toolsynth.programs import ButtonProgram
 from toolsynth.readers import iter_seeds
 from toolsynth.runner import RunOptions, run
 from toolsynth.store import RunStore, dumps, write_json_atomic
+
+SEEDS = ROOT / "examples" / "seeds.jsonl"
 
 
 def strict_loads(text: str) -> Any:
@@ -44,7 +54,7 @@ def nan_tool_results(messages: list[dict[str, Any]]) -> str | None:
 
 
 def run_seeds(outdir: Path, lm: Any, n: int = 2, **options: Any) -> dict[str, Any]:
-    seeds = list(iter_seeds(ROOT / "examples" / "seeds.jsonl"))[:n]
+    seeds = list(iter_seeds(SEEDS))[:n]
     return run(
         seeds,
         ButtonProgram(expand=0),
@@ -93,3 +103,154 @@ def test_writers_refuse_nan_rather_than_write_it(tmp_path: Path) -> None:
         assert store.get("k") is None
     finally:
         store.close()
+
+
+# -- damaged stores and environment failures: one message naming the file, exit 2, nothing replaced silently --
+
+
+def synth(seeds: Path, out: Path, *extra: str) -> int:
+    return main(["synth", str(seeds), "-o", str(out), "--quiet", "--expand", "0", *extra])
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("finished") / "out"
+    assert synth(SEEDS, out, "--limit", "2") == 0
+    return out
+
+
+def one_error_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    return lines[0]
+
+
+def truncate_half(path: Path) -> None:
+    os.truncate(path, path.stat().st_size // 2)
+
+
+def garbage(path: Path) -> None:
+    path.write_bytes(bytes(random.Random(3).randrange(256) for _ in range(8192)))
+
+
+def empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def other_schema(path: Path) -> None:
+    path.unlink()
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE seeds (a, b)")
+    db.commit()
+    db.close()
+
+
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [
+        (empty, "it is empty: 0 bytes"),
+        (truncate_half, "database disk image is malformed"),
+        (garbage, "file is not a database"),
+        (other_schema, "no table 'meta'; its tables are seeds"),
+    ],
+    ids=["zero-bytes", "truncated", "garbage", "other-schema"],
+)
+def test_a_damaged_store_is_named_and_kept_until_restart_replaces_it(
+    finished_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: Any, problem: str
+) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(finished_run, out)
+    store = out / "state.sqlite"
+    damage(store)
+    before = store.read_bytes()
+    assert synth(SEEDS, out, "--limit", "2") == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert line.startswith(f"error: {store} is damaged or not a toolsynth run store ({problem});")
+    assert "--restart" in line
+    assert store.read_bytes() == before  # never replaced silently
+    assert synth(SEEDS, out, "--limit", "2", "--restart") == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["counts"]["inputs"] == 2
+
+
+def test_a_read_only_output_directory_is_one_message(tmp_path: Path) -> None:
+    """Real permissions: as root, the run is a child without the capability that overrides them."""
+    out = tmp_path / "out"
+    out.mkdir()
+    out.chmod(0o555)
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv: permissions cannot be enforced")
+        caps = "-dac_override,-dac_read_search"
+        prefix = ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}"]
+    try:
+        done = subprocess.run(
+            [*prefix, sys.executable, "-m", "toolsynth.cli", "synth", str(SEEDS), "-o", str(out), "--quiet"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        out.chmod(0o755)
+    assert done.returncode == 2, done.stderr
+    line = one_error_line(done.stderr)
+    assert line.startswith(f"error: cannot write {out}/") and f"Make {out} writable" in line
+
+
+def full_after(inserts: int) -> type[sqlite3.Connection]:
+    """A connection whose step inserts fail as SQLite does on a full disk once `inserts` have succeeded."""
+
+    class FullDisk(sqlite3.Connection):
+        done = 0
+
+        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+            if sql.startswith("INSERT OR REPLACE INTO steps"):
+                if FullDisk.done >= inserts:
+                    exc = sqlite3.OperationalError("database or disk is full")
+                    exc.sqlite_errorcode = sqlite3.SQLITE_FULL
+                    raise exc
+                FullDisk.done += 1
+            return super().execute(sql, *args)
+
+    return FullDisk
+
+
+def test_a_full_disk_under_sqlite_stops_the_run_with_one_message_and_the_next_run_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    connect = sqlite3.connect
+    factory = full_after(5)
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: connect(*a, **{**k, "factory": factory}))
+    out = tmp_path / "out"
+    assert synth(SEEDS, out, "--limit", "2") == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert line == (
+        f"error: cannot write {out / 'state.sqlite'}: the disk is full (database or disk is full). "
+        "Finished steps are kept: free some space and run the same command again to resume."
+    )
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    assert synth(SEEDS, out, "--limit", "2") == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [r["status"] for r in manifest["runs"]] == ["failed", "complete"]
+    assert manifest["runs"][0]["error"] == line.removeprefix("error: ")
+
+
+def test_no_space_for_the_jsonl_views_stops_the_run_with_one_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def no_space(path: Path, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(store_module, "_append_all", no_space)
+    out = tmp_path / "out"
+    assert synth(SEEDS, out, "--limit", "2") == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert line.startswith(f"error: cannot write {out / 'samples.jsonl'}: the disk is full (No space left on device).")
+    manifest = json.loads((out / "manifest.json").read_text())  # written as the run stopped, with its reason
+    assert manifest["status"] == "failed" and manifest["error"] == line.removeprefix("error: ")
+    monkeypatch.undo()
+    assert synth(SEEDS, out, "--limit", "2") == 0
+    assert json.loads((out / "manifest.json").read_text())["status"] == "complete"

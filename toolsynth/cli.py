@@ -172,7 +172,7 @@ def build_program(args: argparse.Namespace, lms: dict[str, Any]) -> Any:
 def _synth(args: argparse.Namespace) -> int:
     from toolsynth.readers import SeedError, iter_seeds
     from toolsynth.runner import RunAborted, RunOptions, iter_limited, run
-    from toolsynth.store import ConfigChanged
+    from toolsynth.store import ConfigChanged, StoreError
 
     try:
         items = list(iter_limited(iter_seeds(args.input), args.limit))
@@ -223,7 +223,7 @@ def _synth(args: argparse.Namespace) -> int:
             options=options,
             total=len(items),
         )
-    except ConfigChanged as exc:
+    except (ConfigChanged, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except RunAborted as exc:

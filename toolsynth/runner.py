@@ -9,6 +9,7 @@ owns the SQLite connection, so checkpoints need no locks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import signal
@@ -27,7 +28,7 @@ from toolsynth import __version__
 from toolsynth.execution import CallLimit, FailureBreaker, RetryPolicy, UsageMeter, running_with
 from toolsynth.programs.button import ButtonProgram, ButtonResult
 from toolsynth.readers import Seed, SeedError
-from toolsynth.store import JsonlViews, RunStore, write_json_atomic
+from toolsynth.store import JsonlViews, RunStore, StoreError, write_json_atomic
 from toolsynth.types import Rejection
 
 
@@ -119,8 +120,7 @@ def run(
     """
     options = options or RunOptions()
     out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    store = RunStore(out / "state.sqlite")
+    store = RunStore(out / "state.sqlite", replace_damaged=options.restart)  # creates `out`
     try:
         digest, description = fingerprint(program, models)
         store.bind(digest, description, restart=options.restart)
@@ -147,12 +147,17 @@ def run(
         except RunAborted as exc:
             status, error = "aborted", str(exc)
             raise
+        except StoreError as exc:
+            status, error = "failed", str(exc)
+            raise
         finally:
-            views.rebuild(store)  # input order, and exactly what the store holds
-            manifest = _manifest(store, description, digest, meter, progress, status, error)
-            store.record_run({"status": status, "usage": manifest["usage"]["total"], "error": error})
-            manifest["runs"] = store.runs()
-            write_json_atomic(out / "manifest.json", manifest)
+            # After a storage failure this is best effort: the error that stopped the run is the one reported.
+            with contextlib.suppress(StoreError) if status == "failed" else contextlib.nullcontext():
+                views.rebuild(store)  # input order, and exactly what the store holds
+                manifest = _manifest(store, description, digest, meter, progress, status, error)
+                store.record_run({"status": status, "usage": manifest["usage"]["total"], "error": error})
+                manifest["runs"] = store.runs()
+                write_json_atomic(out / "manifest.json", manifest)
         return manifest
     finally:
         store.close()

@@ -5,17 +5,25 @@ samples and rejections, the fingerprint of the configuration that produced them,
 Each step is committed as it completes (WAL journal), so a killed run loses at most the calls in flight.
 `samples.jsonl` and `rejected.jsonl` are views of this store: rewritten from it when a run starts and
 appended to as seeds finish. Everything written here is strict JSON: NaN and Infinity are refused (`dumps`).
+
+A store that cannot be read as one (truncated, garbage, 0 bytes, another schema) is never replaced silently:
+opening it raises `StoreDamaged`, and only `replace_damaged` (the CLI's `--restart`) discards it. Every
+SQLite or file-system failure (disk full, read-only directory) is raised as a `StoreError` whose message
+names the file and what to do.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, TextIO
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -29,20 +37,83 @@ CREATE TABLE IF NOT EXISTS seeds (
 );
 CREATE TABLE IF NOT EXISTS runs (started REAL PRIMARY KEY, summary TEXT NOT NULL);
 """
+COLUMNS = {
+    "meta": ("key", "value"),
+    "steps": ("key", "value"),
+    "seeds": ("source_id", "position", "samples", "rejections", "retryable"),
+    "runs": ("started", "summary"),
+}
 
 
 class ConfigChanged(RuntimeError):
     """The output directory holds a run made with another configuration or program."""
 
 
+class StoreError(RuntimeError):
+    """The output directory cannot be used as it is; the message names the file and what to do."""
+
+
+class StoreDamaged(StoreError):
+    """The store exists but cannot be read as a toolsynth run store."""
+
+
+def storage_error(path: Path, exc: sqlite3.Error | OSError) -> StoreError:
+    """One clear error for a failure of SQLite or the file system on `path`."""
+    if isinstance(exc, sqlite3.Error):
+        code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+        if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+            return StoreDamaged(damaged_message(path, str(exc)))
+        full = code == sqlite3.SQLITE_FULL
+        denied = code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM)
+        detail = str(exc)
+    else:
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        denied = exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+        detail = exc.strerror or str(exc)
+    if full:
+        return StoreError(
+            f"cannot write {path}: the disk is full ({detail}). Finished steps are kept: "
+            "free some space and run the same command again to resume."
+        )
+    if denied:
+        return StoreError(
+            f"cannot write {path} ({detail}). Make {path.parent} writable, or choose another output directory."
+        )
+    return StoreError(f"cannot use {path} ({detail}). Fix the cause and run the same command again to resume.")
+
+
+def damaged_message(path: Path, problem: str) -> str:
+    return (
+        f"{path} is damaged or not a toolsynth run store ({problem}); it was left as it is and nothing was run. "
+        "Run again with --restart to replace it with a new store (finished steps will be paid for again), "
+        "or move it away to keep it."
+    )
+
+
+@contextlib.contextmanager
+def guarded(path: Path) -> Iterator[None]:
+    """Raise SQLite and file-system failures inside the block as a `StoreError` naming `path`."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as exc:
+        raise storage_error(path, exc) from exc
+
+
 class RunStore:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, replace_damaged: bool = False) -> None:
+        """Open (or create) the store; a damaged one raises `StoreDamaged` unless `replace_damaged`."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
+        with guarded(self.path.parent):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = _open(self.path)
+        except StoreDamaged:
+            if not replace_damaged:
+                raise
+            with guarded(self.path):
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            self.db = _open(self.path)
 
     def close(self) -> None:
         self.db.close()
@@ -50,6 +121,10 @@ class RunStore:
     # -- configuration -------------------------------------------------------------------------
     def bind(self, fingerprint: str, description: dict[str, Any], *, restart: bool) -> None:
         """Tie the store to one configuration; refuse another unless `restart` wipes it."""
+        with guarded(self.path):
+            self._bind(fingerprint, description, restart=restart)
+
+    def _bind(self, fingerprint: str, description: dict[str, Any], *, restart: bool) -> None:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
         if row is not None and row[0] != fingerprint and not restart:
             before = self.db.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()
@@ -67,48 +142,47 @@ class RunStore:
 
     # -- StepMemo ------------------------------------------------------------------------------
     def get(self, key: str) -> Any | None:
-        row = self.db.execute("SELECT value FROM steps WHERE key = ?", (key,)).fetchone()
+        with guarded(self.path):
+            row = self.db.execute("SELECT value FROM steps WHERE key = ?", (key,)).fetchone()
         return None if row is None else json.loads(row[0])
 
     def put(self, key: str, value: Any) -> None:
-        self.db.execute("INSERT OR REPLACE INTO steps VALUES (?, ?)", (key, dumps(value)))
+        text = dumps(value)
+        with guarded(self.path):
+            self.db.execute("INSERT OR REPLACE INTO steps VALUES (?, ?)", (key, text))
 
     # -- seeds ---------------------------------------------------------------------------------
     def finished(self) -> set[str]:
-        return {r[0] for r in self.db.execute("SELECT source_id FROM seeds")}
+        with guarded(self.path):
+            return {r[0] for r in self.db.execute("SELECT source_id FROM seeds")}
 
     def finish(
         self, source_id: str, position: int, samples: list[dict[str, Any]], rejections: list[dict[str, Any]]
     ) -> None:
         retryable = any("lm_error" in r.get("codes", []) for r in rejections)
-        self.db.execute(
-            "INSERT OR REPLACE INTO seeds VALUES (?, ?, ?, ?, ?)",
-            (
-                source_id,
-                position,
-                dumps(samples),
-                dumps(rejections),
-                int(retryable),
-            ),
-        )
+        row = (source_id, position, dumps(samples), dumps(rejections), int(retryable))
+        with guarded(self.path):
+            self.db.execute("INSERT OR REPLACE INTO seeds VALUES (?, ?, ?, ?, ?)", row)
 
     def forget_rejected(self, only_retryable: bool = False) -> int:
         """Make seeds with rejections pending again; their finished steps stay memoised."""
         where = "retryable = 1" if only_retryable else "rejections != '[]'"
-        with self.db:
+        with guarded(self.path), self.db:
             return self.db.execute(f"DELETE FROM seeds WHERE {where}").rowcount
 
     def rows(self) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
-        for samples, rejections in self.db.execute("SELECT samples, rejections FROM seeds ORDER BY position"):
-            yield json.loads(samples), json.loads(rejections)
+        with guarded(self.path):
+            for samples, rejections in self.db.execute("SELECT samples, rejections FROM seeds ORDER BY position"):
+                yield json.loads(samples), json.loads(rejections)
 
     # -- runs ----------------------------------------------------------------------------------
     def record_run(self, summary: dict[str, Any]) -> None:
-        with self.db:
+        with guarded(self.path), self.db:
             self.db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?)", (time.time(), dumps(summary)))
 
     def runs(self) -> list[dict[str, Any]]:
-        return [json.loads(r[0]) for r in self.db.execute("SELECT summary FROM runs ORDER BY started")]
+        with guarded(self.path):
+            return [json.loads(r[0]) for r in self.db.execute("SELECT summary FROM runs ORDER BY started")]
 
 
 class JsonlViews:
@@ -119,19 +193,49 @@ class JsonlViews:
         self.rejected = outdir / "rejected.jsonl"
 
     def rebuild(self, store: RunStore) -> None:
-        tmp_s, tmp_r = self.samples.with_suffix(".jsonl.tmp"), self.rejected.with_suffix(".jsonl.tmp")
-        with tmp_s.open("w", encoding="utf-8") as fs, tmp_r.open("w", encoding="utf-8") as fr:
+        with _ViewFile(self.samples) as fs, _ViewFile(self.rejected) as fr:
             for samples, rejections in store.rows():
-                fs.writelines(_line(s) for s in samples)
-                fr.writelines(_line(r) for r in rejections)
-        os.replace(tmp_s, self.samples)
-        os.replace(tmp_r, self.rejected)
+                fs.write(samples)
+                fr.write(rejections)
+        for view in (self.samples, self.rejected):
+            with guarded(view):
+                os.replace(_tmp(view), view)
 
     def append(self, samples: list[dict[str, Any]], rejections: list[dict[str, Any]]) -> None:
         """One write per file, so a kill leaves whole lines (the store has them anyway)."""
         for path, rows in ((self.samples, samples), (self.rejected, rejections)):
             if rows:
-                _append_all(path, "".join(_line(r) for r in rows).encode("utf-8"))
+                data = "".join(_line(r) for r in rows).encode("utf-8")
+                with guarded(path):
+                    _append_all(path, data)
+
+
+class _ViewFile:
+    """The temporary file a view is rebuilt in; a failure to write it names the view."""
+
+    def __init__(self, view: Path) -> None:
+        self.view = view
+        with guarded(view):
+            self.handle: TextIO = _tmp(view).open("w", encoding="utf-8")
+
+    def write(self, rows: Iterable[dict[str, Any]]) -> None:
+        with guarded(self.view):
+            self.handle.writelines(_line(r) for r in rows)
+
+    def __enter__(self) -> _ViewFile:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if kind is None:
+            with guarded(self.view):
+                self.handle.close()
+        else:  # already failing: keep that error
+            with contextlib.suppress(OSError):
+                self.handle.close()
+
+
+def _tmp(path: Path) -> Path:
+    return path.with_suffix(path.suffix + ".tmp")
 
 
 def dumps(value: Any, indent: int | None = None) -> str:
@@ -154,6 +258,62 @@ def _append_all(path: Path, data: bytes) -> None:
 
 
 def write_json_atomic(path: Path, value: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(dumps(value, indent=2) + "\n", encoding="utf-8")
+    text = dumps(value, indent=2) + "\n"
+    with guarded(path):
+        _tmp(path).write_text(text, encoding="utf-8")
+        os.replace(_tmp(path), path)
+
+
+# -- opening ---------------------------------------------------------------------------------------
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    """A connection to a sound store at `path`, created (atomically, with its schema) when there is none."""
+    with guarded(path):
+        if not path.exists():
+            _create(path)
+        elif path.stat().st_size == 0:
+            raise StoreDamaged(damaged_message(path, "it is empty: 0 bytes"))
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        with guarded(path):
+            problem = _schema_problem(db)
+            if problem is not None:
+                raise StoreDamaged(damaged_message(path, problem))
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(SCHEMA)  # a database with no tables at all (never written to) gets them now
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _create(path: Path) -> None:
+    """Build an empty store beside `path` and move it into place, so `path` never exists half-made."""
+    tmp = path.with_name(path.name + ".new")
+    for suffix in ("", "-journal"):
+        Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+    db = sqlite3.connect(tmp)
+    try:
+        db.executescript(SCHEMA)
+    finally:
+        db.close()
     os.replace(tmp, path)
+
+
+def _schema_problem(db: sqlite3.Connection) -> str | None:
+    """Why `db` is not a sound toolsynth store (page-level damage, other tables or columns), or None."""
+    check = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
+    if check != ["ok"]:
+        return "; ".join(check[:3])
+    names = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    if not names:
+        return None
+    for table, expected in COLUMNS.items():
+        if table not in names:
+            return f"no table {table!r}; its tables are {', '.join(sorted(names))}"
+        found = tuple(row[1] for row in db.execute(f"PRAGMA table_info({table})"))
+        if found != expected:
+            return f"table {table!r} has columns ({', '.join(found)}), not ({', '.join(expected)})"
+    return None
