@@ -23,7 +23,7 @@ from toolsynth.demo_model import reply_to
 from toolsynth.programs import ButtonProgram
 from toolsynth.readers import iter_seeds
 from toolsynth.runner import RunOptions, run
-from toolsynth.store import RunStore, dumps, write_json_atomic
+from toolsynth.store import OutputLocked, RunStore, dumps, write_json_atomic
 
 SEEDS = ROOT / "examples" / "seeds.jsonl"
 
@@ -254,3 +254,53 @@ def test_no_space_for_the_jsonl_views_stops_the_run_with_one_message(
     monkeypatch.undo()
     assert synth(SEEDS, out, "--limit", "2") == 0
     assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
+
+
+# -- one run per output directory ---------------------------------------------------------------------------
+
+
+def test_a_second_open_of_the_same_output_directory_is_refused_until_the_first_closes(tmp_path: Path) -> None:
+    first = RunStore(tmp_path / "out" / "state.sqlite")
+    try:
+        with pytest.raises(OutputLocked) as caught:
+            RunStore(tmp_path / "out" / "state.sqlite")
+        lock = tmp_path / "out" / ".lock"
+        assert str(caught.value) == (
+            f"{tmp_path / 'out'} is in use by another toolsynth run (pid {os.getpid()}, lock {lock}). "
+            "Wait for it to finish, or use another output directory."
+        )
+        RunStore(tmp_path / "other" / "state.sqlite").close()  # other directories are free
+    finally:
+        first.close()
+    RunStore(tmp_path / "out" / "state.sqlite").close()
+
+
+HOLD = """
+import sys, time
+from toolsynth.store import RunStore
+store = RunStore(sys.argv[1])
+print("holding", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_second_process_is_refused_with_exit_2_and_a_killed_holder_leaves_no_stale_lock(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(out / "state.sqlite")], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+        assert synth(SEEDS, out, "--limit", "1") == 2
+        line = one_error_line(capsys.readouterr().err)
+        assert line == (
+            f"error: {out} is in use by another toolsynth run (pid {holder.pid}, lock {out / '.lock'}). "
+            "Wait for it to finish, or use another output directory."
+        )
+        assert not (out / "manifest.json").exists()  # nothing was run
+    finally:
+        holder.kill()  # SIGKILL: no clean-up runs in the holder
+        holder.wait()
+    assert synth(SEEDS, out, "--limit", "1") == 0

@@ -9,7 +9,8 @@ appended to as seeds finish. Everything written here is strict JSON: NaN and Inf
 A store that cannot be read as one (truncated, garbage, 0 bytes, another schema) is never replaced silently:
 opening it raises `StoreDamaged`, and only `replace_damaged` (the CLI's `--restart`) discards it. Every
 SQLite or file-system failure (disk full, read-only directory) is raised as a `StoreError` whose message
-names the file and what to do.
+names the file and what to do. One run at a time: the store holds an exclusive `flock` on `OUTDIR/.lock`
+while it is open, which the kernel drops when the process ends however it ends (even SIGKILL).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import errno
 import json
 import os
 import sqlite3
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -55,6 +57,10 @@ class StoreError(RuntimeError):
 
 class StoreDamaged(StoreError):
     """The store exists but cannot be read as a toolsynth run store."""
+
+
+class OutputLocked(StoreError):
+    """Another run (another process, or another open store in this one) holds the output directory."""
 
 
 def storage_error(path: Path, exc: sqlite3.Error | OSError) -> StoreError:
@@ -105,18 +111,29 @@ class RunStore:
         self.path = Path(path)
         with guarded(self.path.parent):
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = lock_directory(self.path.parent)
         try:
-            self.db = _open(self.path)
+            self.db = self._open(replace_damaged)
+        except BaseException:
+            _unlock(self._lock)
+            raise
+
+    def _open(self, replace_damaged: bool) -> sqlite3.Connection:
+        try:
+            return _open(self.path)
         except StoreDamaged:
             if not replace_damaged:
                 raise
-            with guarded(self.path):
-                for suffix in ("", "-wal", "-shm"):
-                    Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-            self.db = _open(self.path)
+        with guarded(self.path):
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        return _open(self.path)
 
     def close(self) -> None:
-        self.db.close()
+        try:
+            self.db.close()
+        finally:
+            _unlock(self._lock)
 
     # -- configuration -------------------------------------------------------------------------
     def bind(self, fingerprint: str, description: dict[str, Any], *, restart: bool) -> None:
@@ -265,6 +282,49 @@ def write_json_atomic(path: Path, value: Any) -> None:
 
 
 # -- opening ---------------------------------------------------------------------------------------
+
+LOCK_NAME = ".lock"
+
+
+def lock_directory(outdir: Path) -> int | None:
+    """An exclusive `flock` on `outdir/.lock` (its descriptor), or `OutputLocked` naming the holder.
+
+    flock locks belong to the open file description: a second open, in this process or another, conflicts,
+    and the kernel releases the lock when its process ends, so no stale lock survives a SIGKILL. The file
+    stays (removing it would let two runs lock two different files); it holds the holder's pid, for the
+    message. Not available on Windows, where runs are not locked.
+    """
+    if sys.platform == "win32":
+        return None
+    import fcntl
+
+    path = outdir / LOCK_NAME
+    with guarded(path):
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            pid = f"pid {holder}, " if holder.isdigit() else ""
+            raise OutputLocked(
+                f"{outdir} is in use by another toolsynth run ({pid}lock {path}). "
+                "Wait for it to finish, or use another output directory."
+            ) from None
+        except OSError as exc:  # a file system without locks, for one
+            raise storage_error(path, exc) from exc
+        with guarded(path):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _unlock(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)  # closing the last descriptor of the open file description releases the flock
 
 
 def _open(path: Path) -> sqlite3.Connection:
