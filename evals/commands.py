@@ -19,6 +19,7 @@ from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
 
+from toolsynth.redact import redact
 from toolsynth.store import write_json_atomic
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -284,7 +285,8 @@ def run_optimize(args: argparse.Namespace) -> int:
             )
             after = evaluate_program(compiled, dev, num_threads=args.threads)
     except dspy.LMError as exc:
-        print(f"error: the optimizer stopped on an LM error after {counter.calls:,} calls: {exc}", file=sys.stderr)
+        stopped = f"the optimizer stopped on an LM error after {counter.calls:,} calls: {redact(str(exc))}"
+        print(f"error: {stopped}", file=sys.stderr)
         return EXIT_FAILED
     args.output.parent.mkdir(parents=True, exist_ok=True)
     compiled.save(str(args.output))

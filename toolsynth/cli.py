@@ -171,6 +171,7 @@ def build_program(args: argparse.Namespace, lms: dict[str, Any]) -> Any:
 
 def _synth(args: argparse.Namespace) -> int:
     from toolsynth.readers import SeedError, iter_seeds
+    from toolsynth.redact import redact
     from toolsynth.runner import RunAborted, RunOptions, iter_limited, run
     from toolsynth.store import ConfigChanged, StoreError
 
@@ -223,11 +224,8 @@ def _synth(args: argparse.Namespace) -> int:
             options=options,
             total=len(items),
         )
-    except (ConfigChanged, StoreError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except RunAborted as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (ConfigChanged, StoreError, RunAborted) as exc:
+        print(f"error: {redact(str(exc))}", file=sys.stderr)  # an LM error may repeat the request's key
         return EXIT_USAGE
     counts = manifest["counts"]
     print(

@@ -4,7 +4,8 @@ It holds every finished step of every record (the programs' `StepMemo`), every f
 samples and rejections, the fingerprint of the configuration that produced them, and one row per run.
 Each step is committed as it completes (WAL journal), so a killed run loses at most the calls in flight.
 `samples.jsonl` and `rejected.jsonl` are views of this store: rewritten from it when a run starts and
-appended to as seeds finish. Everything written here is strict JSON: NaN and Infinity are refused (`dumps`).
+appended to as seeds finish. Everything written here is strict JSON (NaN and Infinity are refused) with API
+keys and bearer tokens masked (`dumps`).
 
 A store that cannot be read as one (truncated, garbage, 0 bytes, another schema) is never replaced silently:
 opening it raises `StoreDamaged`, and only `replace_damaged` (the CLI's `--restart`) discards it. Every
@@ -26,6 +27,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
+
+from toolsynth.redact import redact_value
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -256,8 +259,9 @@ def _tmp(path: Path) -> Path:
 
 
 def dumps(value: Any, indent: int | None = None) -> str:
-    """Strict JSON text: a NaN or Infinity raises ValueError instead of writing what no JSON parser reads."""
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, indent=indent)
+    """Strict JSON text with secrets masked (`toolsynth.redact`): a NaN or Infinity raises ValueError instead of
+    writing what no JSON parser reads. Every JSON toolsynth writes goes through here."""
+    return json.dumps(redact_value(value), ensure_ascii=False, allow_nan=False, indent=indent)
 
 
 def _line(row: dict[str, Any]) -> str:

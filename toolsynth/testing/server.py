@@ -440,6 +440,8 @@ class _Handler(BaseHTTPRequestHandler):
         param: str | None = None,
         error: str | None = None,
     ) -> None:
+        if self.server.owner.echo_authorization:
+            message += f" (request headers: Authorization: {self.headers.get('Authorization')})"
         body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
         self._send_json(status, body, headers, error)
 
@@ -494,6 +496,7 @@ class OpenAICompatibleServer:
         idle_timeout: float = 30.0,
         verbose: bool = False,
         response_formats: tuple[str, ...] | None = None,
+        echo_authorization: bool = False,
     ) -> None:
         self.responder: Responder = responder or demo_responder
         self.response_formats = response_formats
@@ -508,6 +511,8 @@ class OpenAICompatibleServer:
         self.idle_timeout = idle_timeout
         """Seconds an idle keep-alive connection is kept open."""
         self.verbose = verbose
+        self.echo_authorization = echo_authorization
+        """Repeat the request's Authorization header in every error message, as some servers do."""
         self.created = int(time.time())
         self._requested_port = port
         self._lock = threading.Lock()
