@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.support import ROOT
+from tests.test_store import one_error_line
 from toolsynth.cli import main
 from toolsynth.redact import REDACTED, redact, redact_value
 from toolsynth.testing import Faults, OpenAICompatibleServer
@@ -46,10 +50,10 @@ def test_values_are_redacted_in_keys_and_nested_strings_and_kept_otherwise(monke
     assert redact_value(value) == {REDACTED: [1, 2.5, None, True, {"m": f"echo {REDACTED}"}], "n": 3}
 
 
-def synth_against(server: OpenAICompatibleServer, out: Path, *extra: str) -> int:
+def synth_args(server: OpenAICompatibleServer, out: Path, *extra: str) -> list[str]:
     seeds = ROOT / "examples" / "seeds.jsonl"
     args = ["synth", str(seeds), "-o", str(out), "--limit", "2", "--expand", "0", "--quiet", "--no-cache"]
-    return main([*args, "--model", "openai/toolsynth-test", "--api-base", server.url, *extra])
+    return [*args, "--model", "openai/toolsynth-test", "--api-base", server.url, *extra]
 
 
 def leaked(out: Path, secret: str) -> list[str]:
@@ -64,7 +68,7 @@ def test_an_echoed_key_in_retried_errors_reaches_no_file(
     monkeypatch.setenv("OPENAI_API_KEY", key)
     out = tmp_path / "out"
     with OpenAICompatibleServer(faults=Faults(every={"server_error": 3}), echo_authorization=True) as server:
-        assert synth_against(server, out, "--retries", "0") == 0
+        assert main(synth_args(server, out, "--retries", "0")) == 0
     rejected = [json.loads(line) for line in (out / "rejected.jsonl").read_text().splitlines()]
     assert rejected and all(r["codes"] == ["lm_error"] for r in rejected)
     assert all(f"Authorization: Bearer {REDACTED}" in r["message"] for r in rejected)  # echoed, then masked
@@ -72,16 +76,24 @@ def test_an_echoed_key_in_retried_errors_reaches_no_file(
     assert key not in "".join(capsys.readouterr())
 
 
-def test_an_echoed_key_in_a_fatal_error_reaches_neither_the_manifest_nor_stderr(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+def test_an_echoed_key_in_a_fatal_error_reaches_neither_the_manifest_nor_stderr(tmp_path: Path) -> None:
+    """A separate process, so its stderr is toolsynth's alone (the in-process server logs client disconnects)."""
     out = tmp_path / "out"
+    env = {**os.environ, "OPENAI_API_KEY": KEY}
     with OpenAICompatibleServer(faults=Faults(script=["ok", "ok", "auth"]), echo_authorization=True) as server:
-        assert synth_against(server, out) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: the model cannot be used") and f"Authorization: Bearer {REDACTED}" in err
+        done = subprocess.run(
+            [sys.executable, "-m", "toolsynth.cli", *synth_args(server, out)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 2, done.stderr
+    line = one_error_line(done.stderr)
+    assert line.startswith("error: the model cannot be used") and line.endswith(f"Authorization: Bearer {REDACTED})")
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "aborted" and f"Bearer {REDACTED}" in manifest["error"]
     assert f"Bearer {REDACTED}" in manifest["runs"][-1]["error"]
-    assert leaked(out, KEY) == [] and KEY not in err
+    assert leaked(out, KEY) == [] and KEY not in done.stderr + done.stdout

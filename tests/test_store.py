@@ -120,8 +120,9 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def one_error_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    """The one `error:` line of a failed command, and no traceback (a library warning may precede it)."""
+    lines = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1 and "Traceback" not in err, err
     return lines[0]
 
 
