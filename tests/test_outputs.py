@@ -113,7 +113,7 @@ def test_hostile_replies_give_findings_never_other_exceptions(reply: str) -> Non
         "reply_too_deep",
         "reply_too_long",
         "output_field_invalid",
-        "output_not_finite",
+        "number_not_finite",
     }
 
 
@@ -125,7 +125,7 @@ def test_replies_past_the_bounds_are_refused_before_parsing() -> None:
 
 def test_non_finite_numbers_are_refused() -> None:
     _, findings = validate_fields({"result": {"x": float("inf")}}, {"result": dict[str, Any]}, {})
-    assert [(f.code, f.path) for f in findings] == [("output_not_finite", "result.x")]
+    assert [(f.code, f.path) for f in findings] == [("number_not_finite", "result.x")]
 
 
 def test_expected_shape_is_one_line_of_json_from_the_signature() -> None:

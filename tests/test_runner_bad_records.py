@@ -26,8 +26,8 @@ class TracedStore(RunStore):
 
     statements: ClassVar[Counter[str]] = Counter()
 
-    def __init__(self, path: str | Path) -> None:
-        super().__init__(path)
+    def __init__(self, path: str | Path, *, replace_damaged: bool = False) -> None:
+        super().__init__(path, replace_damaged=replace_damaged)
         self.db.set_trace_callback(TracedStore.count)
 
     @staticmethod

@@ -11,7 +11,6 @@ prompt can say precisely what was wrong. Nothing here calls an LM or does I/O.
 from __future__ import annotations
 
 import json
-import math
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import pydantic
 from pydantic import BaseModel, TypeAdapter
 
 from toolsynth.validators.findings import Finding, error
+from toolsynth.validators.limits import non_finite_findings
 
 MAX_REPLY_CHARS = 200_000
 """A reply longer than this is refused before parsing (no stage needs more; parsing is not free)."""
@@ -256,10 +256,7 @@ def validate_fields(
                 got = json.dumps(detail.get("input"), ensure_ascii=False, default=str)
                 got = got if len(got) <= 80 else got[:77] + "..."
                 findings.append(error("output_field_invalid", loc, f"{detail['msg']} (got {got})"))
-    findings += [
-        error("output_not_finite", path, "numbers must be finite (no NaN or Infinity)")
-        for path in _non_finite_paths(typed)
-    ]
+    findings += non_finite_findings(fields, "")
     return typed, findings
 
 
@@ -271,22 +268,6 @@ def _adapter(annotation: Any) -> TypeAdapter[Any]:
     if key not in _ADAPTERS:
         _ADAPTERS[key] = TypeAdapter(annotation)
     return _ADAPTERS[key]
-
-
-def _non_finite_paths(value: Any, path: str = "") -> list[str]:
-    found: list[str] = []
-    stack: list[tuple[Any, str]] = [(value, path)]
-    while stack:
-        item, where = stack.pop()
-        if isinstance(item, float) and not math.isfinite(item):
-            found.append(where)
-        elif isinstance(item, BaseModel):
-            stack.extend((getattr(item, k), f"{where}.{k}".lstrip(".")) for k in type(item).model_fields)
-        elif isinstance(item, dict):
-            stack.extend((v, f"{where}.{k}".lstrip(".")) for k, v in item.items())
-        elif isinstance(item, list):
-            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
-    return found
 
 
 # --------------------------------------------------------------------------------------- shapes

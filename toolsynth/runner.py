@@ -188,8 +188,8 @@ async def _run_all(
             result = await program.aforward(
                 chat=seed.chat, scenario=seed.scenario, source_id=seed.source_id, language=seed.language
             )
-        except dspy.LMError:
-            raise  # the stages let through only errors that would fail every record
+        except (dspy.LMError, StoreError):
+            raise  # the stages let through only errors that would fail every record; a store that fails, fails all
         except Exception as exc:  # one record's failure is that record's rejection, never the run's end
             result = ButtonResult(rejections=[_internal_rejection(seed.source_id, exc)])
         samples = [s.to_openai() for s in result.samples]

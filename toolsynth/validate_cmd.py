@@ -9,7 +9,6 @@ status 2, like a file that cannot be read. Exit status: 0 no errors, 1 some row 
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from pathlib import Path
