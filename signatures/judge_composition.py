@@ -6,11 +6,12 @@ from toolsynth.types import Subtask
 
 
 class JudgeComposition(dspy.Signature):
-    """Check a composite task for these defects: (1) a subtask that neither a realistic function call nor
-    simple reasoning could do; (2) a subtask listed as depending on another that does not use that one's
-    result; (3) the composite instruction leaves out a subtask, or a detail a subtask needs; (4) a harmful or
-    impossible request. In `reasons`, name each defect you find, or say there is none. The task is feasible
-    exactly when there is no defect."""
+    """Decide whether this composite task is good training material: a sensible request that an assistant with
+    suitable tools could complete step by step. It is feasible for ordinary requests, such as getting two
+    cities' weather and saying which is warmer, or looking up an exchange rate and converting an amount with
+    it. It is infeasible only when a step is impossible or harmful, when a step marked as depending on another
+    has no use for its result, or when the steps have nothing to do with each other. Give a short reason,
+    then the verdict."""
 
     composite_instruction: str = dspy.InputField()
     subtasks: list[Subtask] = dspy.InputField()
