@@ -208,11 +208,8 @@ class Stage(dspy.Module):
                     breaker = current_breaker()
                     if breaker is not None and breaker.refused():
                         raise
-                    code = (
-                        "context_window_exceeded"
-                        if isinstance(exc, dspy.ContextWindowExceededError)
-                        else ("lm_request_refused")
-                    )
+                    refused_for_length = isinstance(exc, dspy.ContextWindowExceededError)
+                    code = "context_window_exceeded" if refused_for_length else "lm_request_refused"
                     raise StageRejected(self.stage_name, [code], _first_line(str(exc))) from exc
                 if attempt == policy.retries:
                     raise StageRejected(self.stage_name, ["lm_error"], _first_line(str(exc))) from exc
