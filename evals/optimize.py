@@ -36,10 +36,11 @@ from typing import Any
 
 import dspy
 
-from toolsynth.demo_model import DEMO_MODEL_NAME, demo_lm
+from toolsynth.demo_model import demo_lm
 from toolsynth.demo_optimizer_replies import demo_optimizer_lm
 from toolsynth.evals.evaluate import CallCounter
 from toolsynth.evals.metrics import combined, combined_with_feedback
+from toolsynth.lm import DEMO_MODEL_NAME
 from toolsynth.programs.stage import Stage
 
 OPTIMIZERS = ("bootstrap", "mipro", "gepa")

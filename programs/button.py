@@ -18,8 +18,8 @@ from typing import Any
 import dspy
 
 from toolsynth import __version__
-from toolsynth.demo_model import DEMO_MODEL_NAME
 from toolsynth.language import detect_language, language_name
+from toolsynth.lm import DEMO_MODEL_NAME
 from toolsynth.programs.compose_parallel import ComposeParallelThenSequentialStage, parallel_then_sequential_task
 from toolsynth.programs.compose_sequential import ComposeSequentialStage, sequential_task
 from toolsynth.programs.conversation import DEFAULT_SYSTEM_PROMPT, Conversation

@@ -22,8 +22,7 @@ from dspy.lm15 import Response, TextPart, Usage
 
 from toolsynth.demo_domains import DOMAINS, Capability, Domain, Lang, Reasoning, Result, seeded
 from toolsynth.language import CJK as _CJK
-
-DEMO_MODEL_NAME = "toolsynth/offline-demo"
+from toolsynth.lm import DEMO_MODEL_NAME
 
 _VAGUE = {"en": "a value I will tell you", "zh": "我稍后告诉你的那个"}
 _FIELD_LINE = re.compile(r"^\d+\. `(\w+)` \(([^)]*)\)", re.MULTILINE)

@@ -15,7 +15,9 @@ from typing import Any
 import dspy
 
 from toolsynth.adapter import set_structured_outputs
-from toolsynth.demo_model import DEMO_MODEL_NAME, demo_lm
+
+DEMO_MODEL_NAME = "toolsynth/offline-demo"
+"""The offline demo model's name (`toolsynth.demo_model`, imported only when a run uses it)."""
 
 ROLES = ("generator", "judge", "user", "assistant", "tool")
 
@@ -64,6 +66,8 @@ class ModelConfig:
 
     def build(self) -> dict[str, dspy.LM]:
         """One `dspy.LM` per distinct model, shared by the roles that use it."""
+        from toolsynth.demo_model import demo_lm
+
         built: dict[str, dspy.LM] = {}
         lms: dict[str, dspy.LM] = {}
         for role in ROLES:
