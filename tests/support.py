@@ -13,7 +13,7 @@ import dspy
 import pytest
 from dspy.lm15 import Message, Response, TextPart, Usage
 
-from toolsynth.demo_model import reply_to
+from toolsynth.demo_model import reply_to, signature_of
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -86,8 +86,7 @@ def demo_unless(broken: Callable[[list[dict[str, Any]]], str | None]) -> Callabl
 
 
 def stage_of(messages: list[dict[str, Any]]) -> str:
-    """Which signature a prompt is for, by its output field names: the first one, or the second where two
-    signatures share the first (the judges both start with `reasons`)."""
-    system = messages[0]["content"]
-    names = system.split("Your output fields are:", 1)[-1].split("All interactions", 1)[0].split("`")[1::2]
-    return names[1] if names[0] == "reasons" and len(names) > 1 else names[0]
+    """The name of the toolsynth signature a prompt is for (as `Stage.stage_name` and a rejection's `stage` give
+    it), or "" for another program's prompt; a repair's or a `dspy.ChainOfThought`'s prompt counts as its own."""
+    signature = signature_of(messages)
+    return "" if signature is None else signature.__name__

@@ -91,7 +91,7 @@ def test_scenario_input_skips_extraction(demo: dspy.LM) -> None:
 
 
 def test_malformed_replies_end_as_rejections_not_exceptions() -> None:
-    lm, _ = scripted_lm(demo_unless(lambda m: "this is not json {" if stage_of(m) == "functions" else None))
+    lm, _ = scripted_lm(demo_unless(lambda m: "this is not json {" if stage_of(m) == "GenerateFunctions" else None))
     result = run(ButtonProgram(expand=0, max_attempts=2), lm, chat=WEATHER_CHAT, source_id="x")
     assert result.samples == []
     [rejection] = result.rejections
@@ -104,7 +104,7 @@ def test_findings_are_fed_back_and_a_repair_is_accepted() -> None:
     prompts: list[str] = []
 
     def broken(messages: list[dict[str, Any]]) -> str | None:
-        if stage_of(messages) != "functions":
+        if stage_of(messages) != "GenerateFunctions":
             return None
         prompts.append(messages[-1]["content"])
         good = json.loads(reply_to(messages))
@@ -122,7 +122,7 @@ def test_findings_are_fed_back_and_a_repair_is_accepted() -> None:
 
 def test_assistant_calling_unknown_tool_is_rejected_with_its_code() -> None:
     def broken(messages: list[dict[str, Any]]) -> str | None:
-        if stage_of(messages) == "content":
+        if stage_of(messages) == "AssistantTurn":
             return json.dumps({"content": "", "tool_calls": [{"name": "launch_rocket", "arguments": {}}]})
         return None
 
@@ -134,9 +134,9 @@ def test_assistant_calling_unknown_tool_is_rejected_with_its_code() -> None:
 
 def test_conversation_at_turn_limit_is_rejected() -> None:
     def stalling(messages: list[dict[str, Any]]) -> str | None:
-        if stage_of(messages) == "content":
+        if stage_of(messages) == "AssistantTurn":
             return json.dumps({"content": "Could you say that again?", "tool_calls": []})
-        if stage_of(messages) == "message" and "[[ ## conversation ## ]]\n[]" not in messages[-1]["content"]:
+        if stage_of(messages) == "SimulateUser" and "[[ ## conversation ## ]]\n[]" not in messages[-1]["content"]:
             return json.dumps({"message": "I already told you.", "task_complete": False})
         return None
 
@@ -151,9 +151,9 @@ def test_infeasible_verdict_is_a_rejection_with_reasons_after_a_revised_composit
     compose_prompts: list[str] = []
 
     def script(messages: list[dict[str, Any]]) -> str | None:
-        if stage_of(messages) == "subsequent_task":
+        if stage_of(messages) == "ComposeSequential":
             compose_prompts.append(messages[-1]["content"])
-        return verdict if stage_of(messages) == "feasible" else None
+        return verdict if stage_of(messages) == "JudgeComposition" else None
 
     lm, _ = scripted_lm(demo_unless(script))
     result = run(ButtonProgram(expand=0, parallel_ratio=0.0, compose_rounds=2), lm, chat=WEATHER_CHAT)
@@ -168,7 +168,7 @@ def test_a_composite_revised_after_the_judges_reasons_can_become_a_sample() -> N
     verdicts = iter([json.dumps({"reasons": "Step 2 ignores step 1.", "feasible": False})])
 
     def script(messages: list[dict[str, Any]]) -> str | None:
-        return next(verdicts, None) if stage_of(messages) == "feasible" else None
+        return next(verdicts, None) if stage_of(messages) == "JudgeComposition" else None
 
     lm, _ = scripted_lm(demo_unless(script))
     result = run(ButtonProgram(expand=0), lm, chat=WEATHER_CHAT)
@@ -177,7 +177,9 @@ def test_a_composite_revised_after_the_judges_reasons_can_become_a_sample() -> N
 
 def test_tool_result_violating_returns_is_rejected() -> None:
     lm, _ = scripted_lm(
-        demo_unless(lambda m: json.dumps({"result": {"temperature": "warm-ish"}}) if stage_of(m) == "result" else None)
+        demo_unless(
+            lambda m: json.dumps({"result": {"temperature": "warm-ish"}}) if stage_of(m) == "SimulateTool" else None
+        )
     )
     result = run(ButtonProgram(expand=0, max_attempts=2), lm, chat=WEATHER_CHAT)
     [rejection] = result.rejections
@@ -188,7 +190,7 @@ def test_tool_result_violating_returns_is_rejected() -> None:
 def test_transient_lm_errors_become_lm_error_rejections_and_permanent_ones_raise() -> None:
     def fail(kind: type[dspy.LMError]) -> Any:
         def script(messages: list[dict[str, Any]]) -> str:
-            if stage_of(messages) == "tasks":
+            if stage_of(messages) == "GenerateAtomicTask":
                 raise kind("provider says no", model="scripted/test")
             return reply_to(messages)
 
@@ -238,7 +240,7 @@ def test_semantic_judge_gate_records_its_verdict(demo: dspy.LM) -> None:
     verdict = json.dumps(
         {"reasons": "Message 5 states a temperature no tool returned.", "accomplished": True, "faithful": False}
     )
-    lm, _ = scripted_lm(demo_unless(lambda m: verdict if stage_of(m) == "accomplished" else None))
+    lm, _ = scripted_lm(demo_unless(lambda m: verdict if stage_of(m) == "JudgeSample" else None))
     result = run(ButtonProgram(expand=0, judge_samples=True), lm, chat=WEATHER_CHAT, source_id="j")
     [rejection] = result.rejections
     assert rejection.stage == "JudgeSample" and rejection.codes == ["judge_unfaithful"]
@@ -247,7 +249,7 @@ def test_semantic_judge_gate_records_its_verdict(demo: dspy.LM) -> None:
 
 def test_only_accepted_attempts_reach_the_trace_optimizers_learn_from() -> None:
     def broken(messages: list[dict[str, Any]]) -> str | None:
-        if stage_of(messages) != "functions" or "feedback" in messages[-1]["content"]:
+        if stage_of(messages) != "GenerateFunctions" or "feedback" in messages[-1]["content"]:
             return None
         good = json.loads(reply_to(messages))
         good["functions"][0]["name"] += "!!"
@@ -284,7 +286,7 @@ def test_message_lists_are_rendered_like_the_seed_reader_renders_them(tmp_path: 
     prompts: list[str] = []
 
     def record_extraction(prompt: list[dict[str, Any]]) -> str | None:
-        if stage_of(prompt) == "scenario":
+        if stage_of(prompt) == "ExtractScenario":
             prompts.append(prompt[-1]["content"])
         return None
 

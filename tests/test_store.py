@@ -48,7 +48,7 @@ def with_nan_numbers(value: Any) -> Any:
 
 def nan_tool_results(messages: list[dict[str, Any]]) -> str | None:
     """The tool simulator answers as the demo model would, but with NaN for every number (as Python writes it)."""
-    if stage_of(messages) != "result":
+    if stage_of(messages) != "SimulateTool":
         return None
     return json.dumps(with_nan_numbers(json.loads(reply_to(messages))))
 

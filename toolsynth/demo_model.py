@@ -1,18 +1,25 @@
 """The offline demo model: a DSPy LM engine that answers every toolsynth signature from its inputs.
 
-It reads the prompt the adapter built (output field names from the system message, input values from
-the last user message), recognises the stage by its output fields, and answers from the small domain
+It reads the prompt the adapter built (the input and output fields the system message declares, the
+input values of the last user message), recognises which `toolsynth.signatures` signature it is for by
+those fields (`signature_for`), and answers with that signature's handler from the small domain
 knowledge in `demo_domains`: a weather seed gives weather scenarios, tasks, functions whose parameters
 fit, calls whose arguments validate and tool results the final answer uses. Answers vary with the seed
 and are deterministic for a given seed and input. It is a stand-in for trying and testing the pipeline
 without a key or a network; it shows nothing about the quality a real model reaches.
+
+It fails loudly rather than answer a toolsynth prompt wrongly: a toolsynth signature with no handler, an
+input its handler needs that the prompt does not give, or an output the handler leaves out raise
+`DemoModelError`. Prompts of other programs (an optimizer's own) get a generic, well-typed placeholder
+unless `other_signatures` answers them (`toolsynth.demo_optimizer_replies`).
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +30,19 @@ from dspy.lm15 import Response, TextPart, Usage
 from toolsynth.demo_domains import DOMAINS, Capability, Domain, Lang, Reasoning, Result, seeded
 from toolsynth.language import CJK as _CJK
 from toolsynth.lm import DEMO_MODEL_NAME
+from toolsynth.signatures import (
+    AssistantTurn,
+    ComposeParallelThenSequential,
+    ComposeSequential,
+    ExpandScenario,
+    ExtractScenario,
+    GenerateAtomicTask,
+    GenerateFunctions,
+    JudgeComposition,
+    JudgeSample,
+    SimulateTool,
+    SimulateUser,
+)
 
 _VAGUE = {"en": "a value I will tell you", "zh": "我稍后告诉你的那个"}
 _FIELD_LINE = re.compile(r"^\d+\. `(\w+)` \(([^)]*)\)", re.MULTILINE)
@@ -34,9 +54,37 @@ def language_of(text: str) -> Lang:
     return "zh" if _CJK.search(text) else "en"
 
 
-def _lang_field(value: Any) -> Lang:
-    text = str(value).lower()
-    return "zh" if ("chinese" in text or "zh" in text or _CJK.search(text)) else "en"
+class DemoModelError(dspy.LMConfigurationError):
+    """The demo model cannot answer a toolsynth prompt: its signature has no handler, the prompt lacks an input
+    the handler needs, or the handler left out an output. A configuration error: a run stops at once."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, model=DEMO_MODEL_NAME)
+
+
+class Inputs(dict[str, Any]):
+    """A prompt's input values by field name. Asking for one the prompt does not give raises `DemoModelError`
+    naming it, so a renamed input never silently reads as empty."""
+
+    def __init__(self, values: Mapping[str, Any], signature: str) -> None:
+        super().__init__(values)
+        self.signature = signature
+
+    def __missing__(self, name: str) -> Any:
+        given = ", ".join(self) or "none"
+        raise DemoModelError(
+            f"the demo model's answer to {self.signature} needs the input {name!r}, which the prompt does not give "
+            f"(it gives: {given})"
+        )
+
+
+def _language_asked(inputs: Inputs, text: str) -> Lang:
+    """The language the `language` input names, or the text's language when that input is empty."""
+    asked = inputs["language"]
+    if not asked:
+        return language_of(text)
+    named = str(asked).lower()
+    return "zh" if ("chinese" in named or "zh" in named or _CJK.search(named)) else "en"
 
 
 # --------------------------------------------------------------------------- knowledge look-ups
@@ -96,11 +144,9 @@ def _typed(value: str, schema: dict[str, Any]) -> Any:
 
 # --------------------------------------------------------------------------- the stages
 
-Inputs = dict[str, Any]
-
 
 def _extract_scenario(inputs: Inputs, seed: int) -> dict[str, Any]:
-    chat = str(inputs.get("chat", ""))
+    chat = str(inputs["chat"])
     lang = language_of(chat)
     domain = _domain_of(chat, seed)
     options = domain.scenarios[lang]
@@ -108,23 +154,23 @@ def _extract_scenario(inputs: Inputs, seed: int) -> dict[str, Any]:
 
 
 def _expand_scenario(inputs: Inputs, seed: int) -> dict[str, Any]:
-    scenario = str(inputs.get("scenario", ""))
+    scenario = str(inputs["scenario"])
     lang = language_of(scenario)
     domain = _domain_of(scenario, seed)
     others = [s for s in domain.scenarios[lang] if s != scenario.strip()]
     seeded(seed, "expand", scenario).shuffle(others)
-    return {"scenarios": others[: max(0, int(inputs.get("count", 1)))]}
+    return {"scenarios": others[: max(0, int(inputs["count"]))]}
 
 
 def _atomic_tasks(inputs: Inputs, seed: int) -> dict[str, Any]:
-    scenario = str(inputs.get("scenario", ""))
-    lang = _lang_field(inputs.get("language", "")) if inputs.get("language") else language_of(scenario)
+    scenario = str(inputs["scenario"])
+    lang = _language_asked(inputs, scenario)
     domain = _domain_of(scenario, seed)
     rng = seeded(seed, "tasks", scenario)
     firsts = _first_capabilities(domain)
     rng.shuffle(firsts)
     tasks: list[str] = []
-    for i in range(max(0, int(inputs.get("count", 1)))):
+    for i in range(max(0, int(inputs["count"]))):
         cap = firsts[i % len(firsts)]
         for _ in range(10):
             task = _sentence(cap.render(cap.fill(lang, rng), lang), lang)
@@ -135,8 +181,8 @@ def _atomic_tasks(inputs: Inputs, seed: int) -> dict[str, Any]:
 
 
 def _compose(inputs: Inputs, seed: int, parallel: bool) -> dict[str, Any]:
-    task = str(inputs.get("task", ""))
-    lang = _lang_field(inputs.get("language", "")) if inputs.get("language") else language_of(task)
+    task = str(inputs["task"])
+    lang = _language_asked(inputs, task)
     rng = seeded(seed, "compose", parallel, task)
     matched = _match_capability(task, lang)
     if matched is None:  # The demo only composes tasks it wrote itself.
@@ -170,7 +216,7 @@ def _compose(inputs: Inputs, seed: int, parallel: bool) -> dict[str, Any]:
 
 
 def _subtask_texts(inputs: Inputs) -> list[tuple[int, str]]:
-    subtasks = inputs.get("subtasks") or []
+    subtasks = inputs["subtasks"] or []
     out = []
     for i, s in enumerate(subtasks if isinstance(subtasks, list) else []):
         if isinstance(s, dict):
@@ -204,13 +250,13 @@ def _functions(inputs: Inputs, seed: int) -> dict[str, Any]:
 
 
 def _messages(inputs: Inputs) -> list[dict[str, Any]]:
-    conv = inputs.get("conversation")
+    conv = inputs["conversation"]
     return [m for m in conv if isinstance(m, dict)] if isinstance(conv, list) else []
 
 
 def _simulate_user(inputs: Inputs, seed: int) -> dict[str, Any]:
-    task = str(inputs.get("composite_task", ""))
-    lang = _lang_field(inputs.get("language", "")) if inputs.get("language") else language_of(task)
+    task = str(inputs["composite_task"])
+    lang = _language_asked(inputs, task)
     conversation = _messages(inputs)
     if not conversation:
         rng = seeded(seed, "user", task)
@@ -282,11 +328,11 @@ def _done_calls(conversation: list[dict[str, Any]]) -> list[_Done]:
 
 def _assistant(inputs: Inputs, seed: int) -> dict[str, Any]:
     conversation = _messages(inputs)
-    raw_tools = inputs.get("tools")
+    raw_tools = inputs["tools"]
     tools: list[Any] = raw_tools if isinstance(raw_tools, list) else []
     users = [str(m.get("content") or "") for m in conversation if m.get("role") == "user"]
     text = " ".join(users)
-    lang = _lang_field(inputs.get("language", "")) if inputs.get("language") else language_of(text)
+    lang = _language_asked(inputs, text)
     vague = _VAGUE[lang]
     if vague in text:
         answers = [re.fullmatch(r"(?:It's |是)(.+?)[.。]", u.strip()) for u in users[1:]]
@@ -352,11 +398,11 @@ def _clarifying_question(opening: str, lang: Lang) -> str:
 
 
 def _simulate_tool(inputs: Inputs, seed: int) -> dict[str, Any]:
-    raw_fn, raw_args = inputs.get("function"), inputs.get("arguments")
+    raw_fn, raw_args = inputs["function"], inputs["arguments"]
     fn: dict[str, Any] = raw_fn if isinstance(raw_fn, dict) else {}
     name = str(fn.get("name", ""))
     args: dict[str, Any] = raw_args if isinstance(raw_args, dict) else {}
-    for earlier in inputs.get("earlier_results") or []:
+    for earlier in inputs["earlier_results"] or []:
         if isinstance(earlier, dict) and earlier.get("name") == name and earlier.get("arguments") == args:
             return {"result": earlier.get("result", {})}
     cap = _CAPABILITIES.get(name)
@@ -387,28 +433,109 @@ def _judge_sample(inputs: Inputs, seed: int) -> dict[str, Any]:
 
 
 Handler = Callable[[Inputs, int], dict[str, Any]]
+"""Answers one prompt: (input values, the model's seed) → output values by field name."""
 
-HANDLERS: dict[frozenset[str], Handler] = {
-    frozenset({"scenario"}): _extract_scenario,
-    frozenset({"scenarios"}): _expand_scenario,
-    frozenset({"tasks"}): _atomic_tasks,
-    frozenset({"subsequent_task", "composite_instruction"}): lambda i, s: _compose(i, s, parallel=False),
-    frozenset({"parallel_task", "subsequent_task", "composite_instruction"}): lambda i, s: _compose(i, s, True),
-    frozenset({"reasons", "feasible"}): _judge,
-    frozenset({"functions", "subtask_functions"}): _functions,
-    frozenset({"message", "task_complete"}): _simulate_user,
-    frozenset({"content", "tool_calls"}): _assistant,
-    frozenset({"result"}): _simulate_tool,
-    frozenset({"reasons", "accomplished", "faithful"}): _judge_sample,
+STAGE_HANDLERS: dict[type[dspy.Signature], Handler] = {
+    ExtractScenario: _extract_scenario,
+    ExpandScenario: _expand_scenario,
+    GenerateAtomicTask: _atomic_tasks,
+    ComposeSequential: lambda i, s: _compose(i, s, parallel=False),
+    ComposeParallelThenSequential: lambda i, s: _compose(i, s, parallel=True),
+    JudgeComposition: _judge,
+    GenerateFunctions: _functions,
+    SimulateUser: _simulate_user,
+    AssistantTurn: _assistant,
+    SimulateTool: _simulate_tool,
+    JudgeSample: _judge_sample,
 }
+"""The demo's answer to each signature of `toolsynth.signatures` (a test checks that none is missing)."""
 
 
 # --------------------------------------------------------------------------- prompt in, text out
 
 
-def _parse_inputs(text: str) -> Inputs:
+@dataclass(frozen=True)
+class Prompt:
+    """An adapter-formatted prompt as the demo reads it: the fields its system message declares, in order, and
+    the input values of its last user message."""
+
+    inputs: tuple[str, ...]
+    outputs: tuple[tuple[str, str], ...]
+    """(name, type as the adapter writes it)."""
+    values: dict[str, Any]
+    wants_json: bool
+
+    @classmethod
+    def read(cls, messages: list[dict[str, Any]]) -> Prompt:
+        system = next((str(m.get("content") or "") for m in messages if m.get("role") == "system"), "")
+        user = next((str(m.get("content") or "") for m in reversed(messages) if m.get("role") == "user"), "")
+        declared_inputs, _, rest = system.partition("Your output fields are:")
+        declared_outputs = rest.split("All interactions", 1)[0]
+        return cls(
+            inputs=tuple(name for name, _ in _FIELD_LINE.findall(declared_inputs.split("Your input fields are:")[-1])),
+            outputs=tuple(_FIELD_LINE.findall(declared_outputs)),
+            values=_parse_inputs(user),
+            wants_json="Outputs will be a JSON object" in system,
+        )
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.outputs)
+
+
+@dataclass(frozen=True)
+class SignatureShape:
+    """A signature's input and output field names, as its prompts declare them."""
+
+    signature: type[dspy.Signature]
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+    @classmethod
+    def of(cls, signature: type[dspy.Signature]) -> SignatureShape:
+        return cls(signature, tuple(signature.input_fields), tuple(signature.output_fields))
+
+    @property
+    def size(self) -> int:
+        return len(self.inputs) + len(self.outputs)
+
+    def fits(self, prompt: Prompt) -> bool:
+        """The prompt declares this signature's inputs, maybe followed by more (a repair's `feedback`), and its
+        outputs, maybe preceded by more (`dspy.ChainOfThought`'s `reasoning`)."""
+        extra = len(prompt.outputs) - len(self.outputs)
+        return (
+            extra >= 0
+            and prompt.output_names[extra:] == self.outputs
+            and prompt.inputs[: len(self.inputs)] == self.inputs
+        )
+
+
+_signatures = importlib.import_module("toolsynth.signatures")  # typed as a module (its folder is `signatures/`)
+TOOLSYNTH_SHAPES = tuple(SignatureShape.of(getattr(_signatures, name)) for name in _signatures.__all__)
+
+
+def signature_for(prompt: Prompt) -> type[dspy.Signature] | None:
+    """The `toolsynth.signatures` signature a prompt is for, or None for another program's prompt.
+
+    Instructions are not compared (optimizers rewrite them); fields are. Where several signatures fit, the one
+    with the most fields of its own is meant: a parallel composition's prompt also fits the sequential
+    composition, whose outputs end its own. Two that fit equally are an error.
+    """
+    fitting = sorted((shape for shape in TOOLSYNTH_SHAPES if shape.fits(prompt)), key=lambda s: -s.size)
+    if len(fitting) > 1 and fitting[0].size == fitting[1].size:
+        names = " and ".join(s.signature.__name__ for s in fitting if s.size == fitting[0].size)
+        raise DemoModelError(f"the demo model cannot tell which signature a prompt is for: it fits {names}")
+    return fitting[0].signature if fitting else None
+
+
+def signature_of(messages: list[dict[str, Any]]) -> type[dspy.Signature] | None:
+    """`signature_for` an adapter-formatted prompt given as OpenAI-style messages."""
+    return signature_for(Prompt.read(messages))
+
+
+def _parse_inputs(text: str) -> dict[str, Any]:
     blocks = _INPUT_BLOCK.split(text)
-    inputs: Inputs = {}
+    inputs: dict[str, Any] = {}
     for name, raw in zip(blocks[1::2], blocks[2::2], strict=False):
         value = raw.split("\n\nRespond with", 1)[0].strip()
         try:
@@ -418,37 +545,58 @@ def _parse_inputs(text: str) -> Inputs:
     return inputs
 
 
-def _generic(fields: list[tuple[str, str]], inputs: Inputs) -> dict[str, Any]:
-    """Unknown signatures (an optimizer's own): a well-typed placeholder per field."""
-    out: dict[str, Any] = {}
-    for name, kind in fields:
-        if kind.startswith("bool"):
-            out[name] = True
-        elif kind.startswith(("int", "float")):
-            out[name] = 1
-        elif kind.startswith("list"):
-            out[name] = []
-        elif kind.startswith("dict"):
-            out[name] = {}
-        else:
-            out[name] = str(next(iter(inputs.values()), "")) if inputs else name
-    return out
+def _placeholder(kind: str, text: str) -> Any:
+    """A value of the field's type where the demo has no answer of its own (`text` for a string)."""
+    if kind.startswith("bool"):
+        return True
+    if kind.startswith(("int", "float")):
+        return 1
+    if kind.startswith("list"):
+        return []
+    if kind.startswith("dict"):
+        return {}
+    return text
+
+
+def _stage_answer(signature: type[dspy.Signature], prompt: Prompt, seed: int) -> dict[str, Any]:
+    """The handler's answer, after placeholders for the output fields the prompt adds before the signature's."""
+    name = signature.__name__
+    handler = STAGE_HANDLERS.get(signature)
+    if handler is None:
+        raise DemoModelError(f"the demo model has no answer for toolsynth's {name} signature (see STAGE_HANDLERS)")
+    own = handler(Inputs(prompt.values, name), seed)
+    missing = [field for field in signature.output_fields if field not in own]
+    if missing:
+        raise DemoModelError(f"the demo model's answer to {name} leaves out the output {', '.join(missing)}")
+    added = prompt.outputs[: len(prompt.outputs) - len(signature.output_fields)]
+    filler = "The offline demo model answers from the inputs by fixed rules; it has no {} to give."
+    return {**{field: _placeholder(kind, filler.format(field)) for field, kind in added}, **own}
+
+
+def _other_answer(prompt: Prompt, seed: int, handlers: Mapping[frozenset[str], Handler]) -> dict[str, Any]:
+    """Another program's prompt: its handler by output field names, else a well-typed placeholder per field
+    (a string field gets the first input's text)."""
+    handler = handlers.get(frozenset(prompt.output_names))
+    if handler is not None:
+        return handler(Inputs(prompt.values, f"the prompt for {', '.join(prompt.output_names)}"), seed)
+    first_input = [str(value) for value in prompt.values.values()][:1]
+    return {name: _placeholder(kind, first_input[0] if first_input else name) for name, kind in prompt.outputs}
 
 
 def reply_to(
-    messages: list[dict[str, Any]], seed: int = 0, handlers: dict[frozenset[str], Handler] | None = None
+    messages: list[dict[str, Any]], seed: int = 0, other_signatures: Mapping[frozenset[str], Handler] | None = None
 ) -> str:
     """Answer one adapter-formatted prompt (OpenAI-style messages) as the demo model.
 
-    `handlers` maps a signature's output field names to its answer (default: the toolsynth stages)."""
-    system = next((str(m.get("content") or "") for m in messages if m.get("role") == "system"), "")
-    user = next((str(m.get("content") or "") for m in reversed(messages) if m.get("role") == "user"), "")
-    section = system.split("Your output fields are:", 1)[-1].split("All interactions", 1)[0]
-    fields = _FIELD_LINE.findall(section)
-    inputs = _parse_inputs(user)
-    handler = (HANDLERS if handlers is None else handlers).get(frozenset(name for name, _ in fields))
-    answer = handler(inputs, seed) if handler else _generic(fields, inputs)
-    if "Outputs will be a JSON object" in system or not fields:
+    A toolsynth signature's prompt is answered by its `STAGE_HANDLERS` entry; any other by `other_signatures`
+    (output field names → handler, e.g. an optimizer's own signatures) or a generic placeholder."""
+    prompt = Prompt.read(messages)
+    signature = signature_for(prompt)
+    if signature is not None:
+        answer = _stage_answer(signature, prompt, seed)
+    else:
+        answer = _other_answer(prompt, seed, other_signatures or {})
+    if prompt.wants_json or not prompt.outputs:
         return json.dumps(answer, ensure_ascii=False)
     # ChatAdapter format: one marked block per field.
     blocks = [
@@ -460,9 +608,9 @@ def reply_to(
 class DemoEngine:
     """A DSPy engine (`complete(Request) -> Response`) backed by `reply_to`."""
 
-    def __init__(self, seed: int = 0, handlers: dict[frozenset[str], Handler] | None = None) -> None:
+    def __init__(self, seed: int = 0, other_signatures: Mapping[frozenset[str], Handler] | None = None) -> None:
         self.seed = seed
-        self.handlers = handlers
+        self.other_signatures = other_signatures
 
     def complete(self, request: Any) -> Response:
         messages: list[dict[str, Any]] = []
@@ -470,7 +618,7 @@ class DemoEngine:
             system = request.system if isinstance(request.system, str) else "".join(p.text for p in request.system)
             messages.append({"role": "system", "content": system})
         messages.extend({"role": m.role, "content": m.text or ""} for m in request.messages)
-        text = reply_to(messages, self.seed, self.handlers)
+        text = reply_to(messages, self.seed, self.other_signatures)
         prompt_tokens = sum(len(str(m["content"])) for m in messages) // 4 + 1
         completion_tokens = len(text) // 4 + 1
         return Response(
@@ -511,7 +659,8 @@ class AsyncDemoEngine:
         return None
 
 
-def demo_lm(seed: int = 0, handlers: dict[frozenset[str], Handler] | None = None) -> dspy.LM:
-    """The offline demo model as a `dspy.LM`; its model name says it is a demo."""
-    engine = DemoEngine(seed, handlers)
+def demo_lm(seed: int = 0, other_signatures: Mapping[frozenset[str], Handler] | None = None) -> dspy.LM:
+    """The offline demo model as a `dspy.LM`; its model name says it is a demo. `other_signatures` answers
+    prompts of signatures that are not toolsynth's, by their output field names."""
+    engine = DemoEngine(seed, other_signatures)
     return dspy.LM(DEMO_MODEL_NAME, engine=engine, async_engine=AsyncDemoEngine(engine), cache=False)

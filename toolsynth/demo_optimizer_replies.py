@@ -1,14 +1,15 @@
 """Demo-model answers to the prompt optimizers' own signatures (MIPROv2's proposer, GEPA's reflection).
 
-The offline demo model answers unknown signatures with a generic placeholder (the first input's text),
+The offline demo model answers signatures that are not toolsynth's with a generic placeholder (the first input's text),
 which for MIPROv2's `proposed_instruction` is a dump of the train examples. These handlers answer the
 optimizers' signatures sensibly instead: a proposed or reflected instruction is the current one plus
 one short, harmless sentence (so `optimize` visibly changes, saves and reloads instructions), and the
 descriptions and dataset observations are short fixed texts. The demo shows the optimizer plumbing
 works, nothing about the quality a real model reaches.
 
-`OPTIMIZER_HANDLERS` has the shape of `demo_model.HANDLERS` (output field names → handler);
-`demo_optimizer_lm(seed)` is the demo LM answering with both.
+`OPTIMIZER_HANDLERS` maps the optimizers' signatures (by their output field names, the only handle on signatures
+DSPy builds at run time) to answers; `demo_optimizer_lm(seed)` is the demo LM answering toolsynth's signatures and
+these.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import dspy
 
-from toolsynth.demo_model import HANDLERS, demo_lm
+from toolsynth.demo_model import demo_lm
 
 Inputs = dict[str, Any]
 ADDED = "Before answering, check every output field against its description and the inputs."
@@ -68,4 +69,4 @@ OPTIMIZER_HANDLERS: dict[frozenset[str], Callable[[Inputs, int], dict[str, Any]]
 
 def demo_optimizer_lm(seed: int = 0) -> dspy.LM:
     """The offline demo model, also answering MIPROv2's and GEPA's own prompts (a prompt/reflection LM)."""
-    return demo_lm(seed, handlers={**HANDLERS, **OPTIMIZER_HANDLERS})
+    return demo_lm(seed, other_signatures=OPTIMIZER_HANDLERS)

@@ -115,7 +115,7 @@ def test_gepa_reflects_on_feedback_and_the_new_instruction_is_saved(tmp_path: Pa
     reflection (demo replies) reads the metric's feedback, writes that warning, and keeps the better prompt."""
 
     def careless(messages: list[dict]) -> str | None:
-        if stage_of(messages) != "content" or "Avoid this problem" in messages[0]["content"]:
+        if stage_of(messages) != "AssistantTurn" or "Avoid this problem" in messages[0]["content"]:
             return None
         answer = json.loads(reply_to(messages))
         if not answer["tool_calls"]:
