@@ -1,15 +1,17 @@
 """A stage-barrier schedule of `ButtonProgram`: the reference pipeline's schedule, for comparison.
 
-Every record finishes a stage before any record starts the next. Built from the programs' own hooks
-(`toolsynth.execution.running_with`): with a step memo lent, running the program for every pending
-seed at phase limit L = 0, 1, 2, … (a step whose level is above L raises `PhaseLimitReached`) and
-waiting for every task to settle before raising L runs stage L of every record, and only stage L,
-between two barriers. Finished steps come from the memo, so each LM call is still made exactly once.
+Every record finishes a stage before any record starts the next. Built on the step memo a run lends the
+programs (`toolsynth.execution.running_with(memo=...)`): phase P runs the program for every pending seed
+with a `PhasedMemo`, which gives back finished steps and raises `PhaseLimitReached` for a step not yet
+finished whose phase (`phase_of`, read from its step key) is after P. Waiting for every task to settle
+before P + 1 runs phase P of every record, and only phase P, between two barriers. Finished steps come
+from the memo, so each LM call is still made exactly once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,12 +20,42 @@ from typing import Any
 
 import dspy
 
-from toolsynth.execution import CallLimit, PhaseLimitReached, UsageMeter, running_with
+from toolsynth.execution import CallLimit, UsageMeter, running_with
 from toolsynth.programs.button import ButtonProgram, ButtonResult
 from toolsynth.readers import Seed
 
-MAX_LEVEL = 200
-"""Far above any real pipeline depth (levels grow by 3 per conversation round)."""
+PIPELINE_PHASES = {
+    "scenario": 0,
+    "expand": 1,
+    "tasks": 2,
+    "compose": 3,
+    "judge": 4,
+    "functions": 5,
+    "judge_sample": 100,
+}
+"""The phase of each step before and after the conversation (`judge_sample` after every conversation round)."""
+CONVERSATION_PHASES = {"assistant": 4, "tool": 5, "user": 6}
+"""Conversation steps: this plus 3 per turn. Turn t ≥ 1 runs the assistant (4 + 3t), its tool calls (5 + 3t) and
+the user's reply (6 + 3t); the user's opening, `user/0`, runs at 6."""
+MAX_PHASE = 200
+"""Far above any real pipeline depth (phases grow by 3 per conversation turn)."""
+
+_STEP_KEY = re.compile(r"/(?P<step>[a-z_]+)(?:/(?P<turn>\d+))?(?:/\d+)?$")
+"""`<record>/<step>`, `<record>/<step>/<round or turn>`, `<record>/tool/<turn>/<call>` (ButtonProgram's keys)."""
+
+
+class PhaseLimitReached(Exception):
+    """A record reached a step of a later phase: it waits for the next barrier."""
+
+
+def phase_of(key: str) -> int:
+    """The barrier phase of a `ButtonProgram` step, from its key (e.g. `7-s0-t0/compose`, `7-s0-t0/tool/2/1`)."""
+    match = _STEP_KEY.search(key)
+    if match is not None and match["step"] in CONVERSATION_PHASES and match["turn"] is not None:
+        return CONVERSATION_PHASES[match["step"]] + 3 * int(match["turn"])
+    if match is not None and match["step"] in PIPELINE_PHASES:
+        return PIPELINE_PHASES[match["step"]]
+    raise ValueError(f"no barrier phase for the step key {key!r}")
 
 
 class DictMemo:
@@ -42,11 +74,29 @@ class DictMemo:
         self.values[key] = value
 
 
+class PhasedMemo:
+    """The `StepMemo` lent during one phase: finished steps come back from `memo`; asking for a step not yet
+    finished whose phase is after `phase` raises `PhaseLimitReached` instead of letting it run."""
+
+    def __init__(self, memo: DictMemo, phase: int) -> None:
+        self.memo = memo
+        self.phase = phase
+
+    def get(self, key: str) -> Any | None:
+        stored = self.memo.get(key)
+        if stored is None and phase_of(key) > self.phase:
+            raise PhaseLimitReached(key)
+        return stored
+
+    def put(self, key: str, value: Any) -> None:
+        self.memo.put(key, value)
+
+
 @dataclass
 class BarrierReport:
     wall_seconds: float
     phases: list[tuple[int, float]] = field(default_factory=list)
-    """(phase limit, seconds) for every phase that ran."""
+    """(phase, seconds) for every phase that ran."""
     results: dict[str, ButtonResult] = field(default_factory=dict)
     meter: UsageMeter = field(default_factory=UsageMeter)
 
@@ -64,12 +114,12 @@ async def run_barrier(
     report = BarrierReport(wall_seconds=0.0)
     pending = list(seeds)
     started = time.perf_counter()
-    level = 0
+    phase = 0
     while pending:
-        if level > MAX_LEVEL:
-            raise RuntimeError(f"{len(pending)} seeds still pending after phase {MAX_LEVEL}")
+        if phase > MAX_PHASE:
+            raise RuntimeError(f"{len(pending)} seeds still pending after phase {MAX_PHASE}")
         phase_started = time.perf_counter()
-        with running_with(memo=memo, limit=limit, meter=report.meter, phase_limit=level):
+        with running_with(memo=PhasedMemo(memo, phase), limit=limit, meter=report.meter):
             outcomes = await asyncio.gather(
                 *(
                     program.aforward(chat=s.chat, scenario=s.scenario, source_id=s.source_id, language=s.language)
@@ -77,7 +127,7 @@ async def run_barrier(
                 ),
                 return_exceptions=True,
             )
-        await _settle()  # a branch cut short by the limit leaves its siblings running: the barrier waits for them
+        await _settle()  # a branch cut short by the phase leaves its siblings running: the barrier waits for them
         still = []
         for seed, outcome in zip(pending, outcomes, strict=True):
             if isinstance(outcome, PhaseLimitReached):
@@ -86,9 +136,9 @@ async def run_barrier(
                 raise outcome
             else:
                 report.results[seed.source_id] = outcome
-        report.phases.append((level, time.perf_counter() - phase_started))
+        report.phases.append((phase, time.perf_counter() - phase_started))
         pending = still
-        level += 1
+        phase += 1
     report.wall_seconds = time.perf_counter() - started
     return report
 

@@ -44,7 +44,6 @@ import time
 import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,13 +119,6 @@ class ServerProcess:
 
 # --------------------------------------------------------------------------- recording calls
 
-_step: ContextVar[str | None] = ContextVar("bench_step", default=None)
-
-
-def track_step(key: str) -> None:
-    """Called by the memo wrappers on every `get(key)`: the LM call that follows belongs to step `key`."""
-    _step.set(key)
-
 
 @dataclass
 class Call:
@@ -151,10 +143,12 @@ class CallRecorder:
     def installed(self) -> Iterator[CallRecorder]:
         import litellm
 
+        from benchmarks.step_tracking import current_step
+
         original = litellm.acompletion
 
         async def acompletion(*args: Any, **kwargs: Any) -> Any:
-            step = _step.get() or "untracked/0"
+            step = current_step() or "untracked/0"
             call_id = f"{step}#{self.attempts[step]}"
             self.attempts[step] += 1
             if self.tag:
@@ -172,25 +166,6 @@ class CallRecorder:
             yield self
         finally:
             litellm.acompletion = original
-
-
-@contextlib.contextmanager
-def tracked_run_store() -> Iterator[None]:
-    """Make the runner's `RunStore` report every step key it is asked for (`track_step`)."""
-    import toolsynth.runner as runner_module
-    from toolsynth.store import RunStore
-
-    class TrackedStore(RunStore):
-        def get(self, key: str) -> Any | None:
-            track_step(key)
-            return super().get(key)
-
-    original = runner_module.RunStore
-    runner_module.RunStore = TrackedStore  # type: ignore[misc]
-    try:
-        yield
-    finally:
-        runner_module.RunStore = original  # type: ignore[misc]
 
 
 # --------------------------------------------------------------------------- critical path
@@ -285,22 +260,27 @@ def http_lm(url: str) -> Any:
     return dspy.LM(MODEL, api_base=url, api_key="x", engine="litellm", num_retries=0, cache=False)
 
 
-def new_program() -> Any:
+def new_program(track_steps: bool = False) -> Any:
+    """The CLI's default program; with `track_steps`, one whose LM calls know their step (`step_tracking`)."""
+    from benchmarks.step_tracking import StepTrackingProgram
     from toolsynth.programs import ButtonProgram
 
-    return ButtonProgram()  # the CLI's defaults
+    return StepTrackingProgram() if track_steps else ButtonProgram()
 
 
 MODELS = {"default": MODEL, "benchmark": True}
 """The run's model description (no api_base: a re-run against another server resumes the same run)."""
 
 
-def run_streaming(seeds: list[Any], out: Path, lm: Any, concurrency: int) -> tuple[dict[str, Any], float]:
+def run_streaming(
+    seeds: list[Any], out: Path, lm: Any, concurrency: int, track_steps: bool = False
+) -> tuple[dict[str, Any], float]:
     from toolsynth.runner import RunOptions, run
 
+    program = new_program(track_steps)
     options = RunOptions(concurrency=concurrency, quiet=True)
     started = time.perf_counter()
-    manifest = run(seeds, new_program(), out, lm=lm, models=MODELS, options=options, total=len(seeds))
+    manifest = run(seeds, program, out, lm=lm, models=MODELS, options=options, total=len(seeds))
     return manifest, time.perf_counter() - started
 
 
@@ -309,6 +289,7 @@ def run_streaming(seeds: list[Any], out: Path, lm: Any, concurrency: int) -> tup
 
 def bench_latency(n: int, concurrency: int, median: float, sigma: float, work: Path) -> dict[str, Any]:
     from benchmarks.barrier import run_barrier_sync
+    from benchmarks.step_tracking import track_step
     from toolsynth.testing import OpenAICompatibleServer
 
     seeds = load_seeds(write_seeds(work / f"seeds-{n}.jsonl", n))
@@ -326,8 +307,8 @@ def bench_latency(n: int, concurrency: int, median: float, sigma: float, work: P
 
         out = work / "streaming"
         recorder = CallRecorder(tag=True)
-        with recorder.installed(), tracked_run_store():
-            manifest, wall = run_streaming(seeds, out, lm, concurrency)
+        with recorder.installed():
+            manifest, wall = run_streaming(seeds, out, lm, concurrency, track_steps=True)
         bound = critical_path(recorder.calls, concurrency, latency)
         observed = critical_path(recorder.calls, concurrency, lambda c: c.ended - c.started)
         accepted = manifest["counts"]["accepted"]
@@ -452,8 +433,10 @@ def bench_cpu(n: int, concurrency: int, work: Path, profile: Path | None = None)
         lm = http_lm(server.url)
         _warm_up(lm, work)
         recorder = CallRecorder(keep_kwargs=True)
-        with recorder.installed(), tracked_run_store():
-            cpu, wall, _ = _measure(lambda: run_streaming(seeds, work / "cpu-run", lm, concurrency), profile)
+        with recorder.installed():
+            cpu, wall, _ = _measure(
+                lambda: run_streaming(seeds, work / "cpu-run", lm, concurrency, track_steps=True), profile
+            )
         requests = [c.kwargs for c in recorder.calls if c.kwargs is not None]
         calls = len(requests)
         result["calls"] = calls

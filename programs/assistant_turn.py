@@ -13,7 +13,6 @@ from toolsynth.validators.findings import Finding, error
 
 class AssistantTurnStage(Stage):
     signature = AssistantTurn
-    level = 7
     role = "assistant"
 
     def check(self, prediction: dspy.Prediction, inputs: dict[str, Any]) -> list[Finding]:

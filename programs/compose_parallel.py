@@ -25,7 +25,6 @@ def parallel_then_sequential_task(task: str, prediction: dspy.Prediction) -> Com
 
 class ComposeParallelThenSequentialStage(Stage):
     signature = ComposeParallelThenSequential
-    level = 3
 
     def check(self, prediction: dspy.Prediction, inputs: dict[str, Any]) -> list[Finding]:
         composite = parallel_then_sequential_task(inputs["task"], prediction)

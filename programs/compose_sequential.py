@@ -24,7 +24,6 @@ def sequential_task(task: str, prediction: dspy.Prediction) -> CompositeTask:
 
 class ComposeSequentialStage(Stage):
     signature = ComposeSequential
-    level = 3
 
     def check(self, prediction: dspy.Prediction, inputs: dict[str, Any]) -> list[Finding]:
         composite = sequential_task(inputs["task"], prediction)

@@ -55,7 +55,7 @@ class Conversation(dspy.Module):
         messages.append(Message(role="user", content=opening.message))
         for turn in range(1, self.max_turns + 1):
             prediction = await self.assistant.run(
-                f"{key}/assistant/{turn}", round=turn - 1, tools=tools, conversation=shown(), language=language
+                f"{key}/assistant/{turn}", tools=tools, conversation=shown(), language=language
             )
             if prediction.tool_calls:
                 calls = [
@@ -69,7 +69,6 @@ class Conversation(dspy.Module):
             follow_up = await self.user.run(
                 f"{key}/user/{turn}",
                 check_with=names,
-                round=turn,
                 composite_task=composite.instruction,
                 conversation=shown(),
                 language=language,
@@ -91,7 +90,6 @@ class Conversation(dspy.Module):
         async def answer(index: int, call: ToolCall) -> Message:
             prediction = await self.tool.run(
                 f"{key}/tool/{turn}/{index}",
-                round=turn - 1,
                 function=by_name[call.name],
                 arguments=call.arguments,
                 earlier_results=earlier,

@@ -12,7 +12,6 @@ from toolsynth.validators.tasks import check_scenarios
 
 class ExpandScenarioStage(Stage):
     signature = ExpandScenario
-    level = 1
 
     def check(self, prediction: dspy.Prediction, inputs: dict[str, Any]) -> list[Finding]:
         findings = check_scenarios(prediction.scenarios, inputs["scenario"])

@@ -12,7 +12,6 @@ from toolsynth.validators.tasks import check_scenario
 
 class ExtractScenarioStage(Stage):
     signature = ExtractScenario
-    level = 0
 
     def check(self, prediction: dspy.Prediction, inputs: dict[str, Any]) -> list[Finding]:
         return check_scenario(prediction.scenario)

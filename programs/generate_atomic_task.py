@@ -12,7 +12,6 @@ from toolsynth.validators.tasks import check_atomic_tasks
 
 class GenerateAtomicTaskStage(Stage):
     signature = GenerateAtomicTask
-    level = 2
 
     def check(self, prediction: dspy.Prediction, inputs: dict[str, Any]) -> list[Finding]:
         return check_atomic_tasks(prediction.tasks)

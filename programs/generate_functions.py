@@ -60,7 +60,6 @@ def check_function_plan(
 
 class GenerateFunctionsStage(Stage):
     signature = GenerateFunctions
-    level = 5
 
     def check(self, prediction: dspy.Prediction, inputs: dict[str, Any]) -> list[Finding]:
         return check_function_plan(prediction.functions, prediction.subtask_functions, inputs["subtasks"])

@@ -6,5 +6,4 @@ from toolsynth.signatures import JudgeComposition
 
 class JudgeCompositionStage(Stage):
     signature = JudgeComposition
-    level = 4
     role = "judge"

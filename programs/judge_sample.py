@@ -7,4 +7,3 @@ from toolsynth.signatures import JudgeSample
 class JudgeSampleStage(Stage):
     signature = JudgeSample
     role = "judge"
-    level = 100  # after every conversation round

@@ -11,7 +11,6 @@ from toolsynth.validators.calls import check_result
 
 class SimulateToolStage(Stage):
     signature = SimulateTool
-    level = 8
     role = "tool"
 
     def check(self, prediction: dspy.Prediction, inputs: dict[str, Any]) -> list:

@@ -11,7 +11,6 @@ from toolsynth.validators.findings import Finding, error
 
 class SimulateUserStage(Stage):
     signature = SimulateUser
-    level = 6
     role = "user"
 
     def check(self, prediction: dspy.Prediction, inputs: dict[str, Any]) -> list[Finding]:

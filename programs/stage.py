@@ -31,11 +31,9 @@ from toolsynth.adapter import (
     structured_outputs,
 )
 from toolsynth.execution import (
-    PhaseLimitReached,
     current_breaker,
     current_memo,
     current_meter,
-    current_phase_limit,
     current_retry_policy,
     lm_slot,
     retry_after_seconds,
@@ -77,8 +75,6 @@ class Stage(dspy.Module):
 
     signature: ClassVar[type[dspy.Signature]]
     role: ClassVar[str] = "generator"
-    level: ClassVar[int]
-    """Position in the pipeline; conversation stages add 3 per round (used by stage-barrier schedules)."""
 
     def __init__(self, max_attempts: int = 3, lm: dspy.LM | None = None, sampling: Sampling | None = None) -> None:
         super().__init__()
@@ -99,15 +95,14 @@ class Stage(dspy.Module):
         self,
         key: str | None = None,
         check_with: dict[str, Any] | None = None,
-        round: int = 0,
         revise: Revision | None = None,
         **inputs: Any,
     ) -> dspy.Prediction:
         """Predict and check, with bounded retries; memoised under `key` when a run lends a memo.
 
-        `check_with` carries facts the checks need that are not inputs of the signature; `round` is the
-        conversation round of a conversation stage; `revise` asks for a revision of an earlier answer that a
-        later stage found wanting (its first attempt already carries that feedback).
+        `check_with` carries facts the checks need that are not inputs of the signature; `revise` asks for a
+        revision of an earlier answer that a later stage found wanting (its first attempt already carries that
+        feedback).
         """
         memo = current_memo()
         if key is not None and memo is not None:
@@ -116,9 +111,6 @@ class Stage(dspy.Module):
                 if "rejected" in stored:
                     raise StageRejected(**stored["rejected"])
                 return dspy.Prediction(**self.revive(stored["outputs"]))
-        limit = current_phase_limit()
-        if limit is not None and self.level + 3 * round > limit:
-            raise PhaseLimitReached(key)
         try:
             prediction = await self._attempts(inputs, {**inputs, **(check_with or {})}, revise)
         except StageRejected as rejected:

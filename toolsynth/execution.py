@@ -210,10 +210,6 @@ def _header_seconds(headers: Any) -> float | None:
         return None
 
 
-class PhaseLimitReached(Exception):
-    """A step beyond the current phase was reached (stage-barrier schedules only, see `running_with`)."""
-
-
 _memo: ContextVar[StepMemo | None] = ContextVar("toolsynth_step_memo", default=None)
 
 
@@ -239,7 +235,6 @@ class CallLimit:
 _limit: ContextVar[CallLimit | None] = ContextVar("toolsynth_call_limit", default=None)
 _meter: ContextVar[UsageMeter | None] = ContextVar("toolsynth_usage_meter", default=None)
 _retry: ContextVar[RetryPolicy | None] = ContextVar("toolsynth_retry_policy", default=None)
-_phase: ContextVar[int | None] = ContextVar("toolsynth_phase_limit", default=None)
 _breaker: ContextVar[FailureBreaker | None] = ContextVar("toolsynth_failure_breaker", default=None)
 
 
@@ -262,10 +257,6 @@ def current_meter() -> UsageMeter | None:
     return meter
 
 
-def current_phase_limit() -> int | None:
-    return _phase.get()
-
-
 def current_breaker() -> FailureBreaker | None:
     return _breaker.get()
 
@@ -280,27 +271,31 @@ def running_with(
     limit: CallLimit | None = None,
     meter: UsageMeter | None = None,
     retry: RetryPolicy | None = None,
-    phase_limit: int | None = None,
     breaker: FailureBreaker | None = None,
 ) -> Iterator[None]:
-    """Lend a memo, a call bound, a meter and a retry policy to every program called inside this block.
-
-    `phase_limit` makes steps whose level is above it raise `PhaseLimitReached` instead of running:
-    with a memo, raising it level by level runs a stage-barrier schedule (every record finishes a
-    stage before any starts the next), the schedule the benchmark compares the streaming one with.
-    """
+    """Lend a memo, a call bound, a meter, a retry policy and a failure breaker to every program called inside
+    this block."""
     memo_token, limit_token, meter_token = _memo.set(memo), _limit.set(limit), _meter.set(meter)
-    retry_token, phase_token = _retry.set(retry or RetryPolicy()), _phase.set(phase_limit)
-    breaker_token = _breaker.set(breaker)
+    retry_token, breaker_token = _retry.set(retry or RetryPolicy()), _breaker.set(breaker)
     try:
         yield
     finally:
         _breaker.reset(breaker_token)
-        _phase.reset(phase_token)
         _retry.reset(retry_token)
         _meter.reset(meter_token)
         _limit.reset(limit_token)
         _memo.reset(memo_token)
+
+
+@contextlib.contextmanager
+def lending_memo(memo: StepMemo | None) -> Iterator[None]:
+    """Lend `memo` in place of the current step memo inside this block, keeping the call bound, meter and
+    policies: for a view of a run's memo (`current_memo()`) that observes or filters the steps asked for."""
+    token = _memo.set(memo)
+    try:
+        yield
+    finally:
+        _memo.reset(token)
 
 
 @contextlib.asynccontextmanager
