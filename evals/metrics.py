@@ -2,8 +2,8 @@
 
 Each metric has the DSPy shape `metric(example, prediction, trace=None)`. Without a trace it returns a
 float in [0, 1]; with a trace (bootstrapping a demo) it returns `score >= PASS_THRESHOLD` as a bool, the
-DSPy convention for "keep this trace". The `*_with_feedback` variants take GEPA's five arguments and
-always return `dspy.Prediction(score=<float>, feedback=<text>)`, the feedback naming what was wrong
+DSPy convention for "keep this trace". `combined_with_feedback` takes GEPA's five arguments and
+always returns `dspy.Prediction(score=<float>, feedback=<text>)`, the feedback naming what was wrong
 (first the faults of the stage `pred_name` points at, when GEPA asks about one predictor).
 
 A prediction (`ButtonResult`) holds samples and rejections; its completeness and consistency are the
@@ -598,11 +598,7 @@ def _with_feedback(kind: str) -> Any:
     return metric
 
 
-completeness_with_feedback = _with_feedback("completeness")
-consistency_with_feedback = _with_feedback("consistency")
 combined_with_feedback = _with_feedback("score")
-
-METRICS = {"completeness": completeness, "consistency": consistency, "score": combined}
 
 
 # --------------------------------------------------------------------------- optional LM judge

@@ -184,11 +184,10 @@ class RunStore:
         with guarded(self.path):
             self.db.execute("INSERT OR REPLACE INTO seeds VALUES (?, ?, ?, ?, ?)", row)
 
-    def forget_rejected(self, only_retryable: bool = False) -> int:
+    def forget_rejected(self) -> int:
         """Make seeds with rejections pending again; their finished steps stay memoised."""
-        where = "retryable = 1" if only_retryable else "rejections != '[]'"
         with guarded(self.path), self.db:
-            return self.db.execute(f"DELETE FROM seeds WHERE {where}").rowcount
+            return self.db.execute("DELETE FROM seeds WHERE rejections != '[]'").rowcount
 
     def rows(self) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
         with guarded(self.path):
