@@ -1,6 +1,8 @@
-"""Test utilities shipped with toolsynth: a local OpenAI-compatible server with latency and fault injection.
+"""A public test double shipped with toolsynth: a local OpenAI-compatible server with latency and fault injection,
+for trying a pipeline offline through the real litellm HTTP path (see README, "A test double").
 
-Names resolve lazily from `toolsynth.testing.server`, so ``python -m toolsynth.testing.server`` runs cleanly.
+`import toolsynth` never imports this package. Names resolve lazily from `toolsynth.testing.server`, so
+``python -m toolsynth.testing.server`` runs cleanly.
 """
 
 from __future__ import annotations

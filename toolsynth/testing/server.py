@@ -1,4 +1,5 @@
-"""A local OpenAI-compatible chat-completions server with latency and fault injection, for tests and benchmarks.
+"""A local OpenAI-compatible chat-completions server with latency and fault injection: toolsynth's own tests and
+benchmarks use it, and it is public for trying a pipeline offline through the real litellm HTTP path.
 
 Serves `POST /v1/chat/completions` (also `/chat/completions`) and `GET /v1/models` on 127.0.0.1 with HTTP/1.1
 keep-alive. Every chat request draws a latency and at most one fault from seeded generators, so a run is
