@@ -34,6 +34,7 @@ from toolsynth.validators.limits import (
     shorten,
     unsafe_pattern_reason,
     validator_class,
+    violation,
 )
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
@@ -143,10 +144,11 @@ def _meta_findings(schema: Any, path: str, code: str) -> list[Finding]:
                 findings.append(info("findings_truncated", path, "too many schema errors; the rest are omitted"))
                 break
             parts = list(err.absolute_path)
-            message = err.message
+            where, message = violation(err, path)
             if parts and parts[-1] == "type" and _names_unknown_type(err.instance):
+                where = join_path(path, parts)
                 message = f"unknown type {err.instance!r}; JSON Schema types are {', '.join(JSON_TYPES)}"
-            findings.append(error(code, join_path(path, parts), shorten(message)))
+            findings.append(error(code, where, shorten(message)))
     except Exception as exc:  # never raise on bad data
         findings.append(error("validation_aborted", path, shorten(f"meta-schema check failed: {exc}")))
     return findings

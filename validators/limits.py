@@ -16,6 +16,7 @@ from typing import Any
 
 import regex
 from jsonschema import Draft202012Validator, ValidationError, validators
+from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource, Unresolvable
 
@@ -405,6 +406,28 @@ def guarded_class(cls: type[Any]) -> type[Any]:
     return _guarded[cls]
 
 
+MAX_BRANCH_REASONS = 3
+
+
+def violation(err: ValidationError, path: str) -> tuple[str, str]:
+    """Where a schema violation is and why, for a person or an LM repairing the value.
+
+    A failed ``anyOf``/``oneOf`` (an error with ``context``) says only "is not valid under any of the given
+    schemas"; the branch error that jsonschema's ``best_match`` finds most relevant (deepest, of a branch whose
+    type fits) says what to fix, so it is reported, at its own path, after the failing keyword: ``[anyOf] '2024'
+    is not of type 'integer'``. When no branch is closer than another, each branch's reason is listed.
+    """
+    if not err.context:
+        return join_path(path, err.absolute_path), err.message
+    best = best_match([err])
+    if best is not None and best is not err:
+        return join_path(path, best.absolute_path), f"[{err.validator}] {best.message}"
+    reasons = list(dict.fromkeys(branch.message for branch in err.context))
+    shown = "; ".join(shorten(r, 80) for r in reasons[:MAX_BRANCH_REASONS])
+    more = f"; and {len(reasons) - MAX_BRANCH_REASONS} more" if len(reasons) > MAX_BRANCH_REASONS else ""
+    return join_path(path, err.absolute_path), f"[{err.validator}] {err.message}: {shown}{more}"
+
+
 def validate_instance(schema: Any, instance: Any, path: str, code: str) -> list[Finding]:
     """Every way ``instance`` violates ``schema`` as a ``code`` finding, guarded against every known hazard.
 
@@ -420,18 +443,18 @@ def validate_instance(schema: Any, instance: Any, path: str, code: str) -> list[
     try:
         validator = guarded_class(cls)(schema, registry=refusing_registry(refused))
         for err in validator.iter_errors(instance):
-            where = join_path(path, err.absolute_path)
             if isinstance(err, _PatternSkipped):
                 if err.message not in skipped:
                     skipped.add(err.message)
-                    findings.append(warning("pattern_skipped", where, err.message))
+                    findings.append(warning("pattern_skipped", join_path(path, err.absolute_path), err.message))
                 continue
             count += 1
             if count > MAX_SCHEMA_ERRORS:
                 more = f"more than {MAX_SCHEMA_ERRORS} violations; the rest are omitted"
                 findings.append(info("findings_truncated", path, more))
                 break
-            findings.append(error(code, where, shorten(err.message)))
+            where, reason = violation(err, path)
+            findings.append(error(code, where, shorten(reason)))
     except PatternTimeout as exc:
         slow = f"pattern {shorten(str(exc), 80)!r} took longer than {PATTERN_TIMEOUT_S}s; validation stopped"
         findings.append(error("validation_timeout", path, slow))

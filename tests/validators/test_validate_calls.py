@@ -148,3 +148,42 @@ def test_plain_text_results_for_string_schemas() -> None:
     assert check_result({"type": "string", "enum": ["sunny", "rain"]}, '"rain"') == []
     assert codes(check_result({"type": "string", "enum": ["sunny", "rain"]}, "snow")) == ["result_invalid_json"]
     assert codes(check_result({"type": "object"}, json.dumps(json.dumps({"a": 1})))) == ["result_schema_violation"]
+
+
+WHEN = {
+    "type": "object",
+    "properties": {
+        "when": {
+            "description": "a date, or a year",
+            "anyOf": [
+                {"type": "string"},
+                {"type": "object", "properties": {"year": {"type": "integer"}}, "required": ["year"]},
+            ],
+        }
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "where", "message"),
+    [
+        ({"when": {"year": "2024"}}, "arguments.when.year", "[anyOf] '2024' is not of type 'integer'"),
+        ({"when": {}}, "arguments.when", "[anyOf] 'year' is a required property"),
+        (
+            {"when": 5},
+            "arguments.when",
+            "[anyOf] 5 is not valid under any of the given schemas: "
+            "5 is not of type 'string'; 5 is not of type 'object'",
+        ),
+    ],
+    ids=["branch-fits-type", "branch-misses-a-field", "no-branch-closer"],
+)
+def test_an_anyof_violation_names_the_branch_that_failed_and_why(arguments: Any, where: str, message: str) -> None:
+    [finding] = check_arguments(spec(parameters=WHEN), arguments)
+    assert (finding.code, finding.path, finding.message) == ("arguments_schema_violation", where, message)
+
+
+def test_a_oneof_violation_in_a_result_names_its_keyword_and_the_closest_branch() -> None:
+    returns = {"oneOf": [{"type": "number"}, {"type": "array", "items": {"type": "number"}}]}
+    [finding] = check_result(returns, [1, "two"])
+    assert (finding.path, finding.message) == ("result[1]", "[oneOf] 'two' is not of type 'number'")
