@@ -6,7 +6,7 @@ import dspy
 
 from toolsynth.programs.stage import Stage
 from toolsynth.signatures import ExpandScenario
-from toolsynth.validators.findings import Finding, error
+from toolsynth.validators.findings import Finding
 from toolsynth.validators.tasks import check_scenarios
 
 
@@ -14,7 +14,4 @@ class ExpandScenarioStage(Stage):
     signature = ExpandScenario
 
     def check(self, prediction: dspy.Prediction, inputs: dict[str, Any]) -> list[Finding]:
-        findings = check_scenarios(prediction.scenarios, inputs["scenario"])
-        if not prediction.scenarios:
-            findings.append(error("scenarios_missing", "scenarios", "write at least one new scenario"))
-        return findings
+        return check_scenarios(prediction.scenarios, inputs["scenario"])

@@ -6,7 +6,8 @@ import dspy
 
 from toolsynth.programs.stage import Stage
 from toolsynth.signatures import SimulateUser
-from toolsynth.validators.findings import Finding, error
+from toolsynth.validators.findings import Finding
+from toolsynth.validators.turns import check_user_turn
 
 
 class SimulateUserStage(Stage):
@@ -14,10 +15,4 @@ class SimulateUserStage(Stage):
     role = "user"
 
     def check(self, prediction: dspy.Prediction, inputs: dict[str, Any]) -> list[Finding]:
-        if prediction.task_complete:
-            return []
-        message = str(prediction.message or "")
-        if not message.strip():
-            return [error("user_message_empty", "message", "the user must say something")]
-        named = [n for n in inputs.get("tool_names", ()) if n in message]
-        return [error("user_names_tool", "message", f"the user must not name the tool {n}") for n in named]
+        return check_user_turn(prediction.message, prediction.task_complete, inputs.get("tool_names", ()))

@@ -16,7 +16,6 @@ from toolsynth.programs.compose_sequential import ComposeSequentialStage
 from toolsynth.programs.expand_scenario import ExpandScenarioStage
 from toolsynth.programs.extract_scenario import ExtractScenarioStage
 from toolsynth.programs.generate_atomic_task import GenerateAtomicTaskStage
-from toolsynth.programs.generate_functions import check_function_plan
 from toolsynth.programs.judge_composition import JudgeCompositionStage
 from toolsynth.programs.simulate_tool import SimulateToolStage
 from toolsynth.programs.simulate_user import SimulateUserStage
@@ -34,7 +33,8 @@ from toolsynth.signatures import (
     SimulateTool,
     SimulateUser,
 )
-from toolsynth.types import FunctionSpec, Subtask, SubtaskFunction
+from toolsynth.types import FunctionSpec, Subtask
+from toolsynth.validators.plan import check_function_plan
 
 TASK = "Check the current weather in Lisbon in Celsius."
 WEATHER = FunctionSpec(
@@ -196,7 +196,7 @@ def test_generated_functions_with_nan_in_a_schema_are_rejected() -> None:
     bad = WEATHER.model_copy(deep=True)
     bad.returns["properties"]["temperature"]["maximum"] = float("nan")
     findings = check_function_plan(
-        [bad], [SubtaskFunction(subtask=1, function=bad.name)], [Subtask(id=1, instruction=TASK)]
+        [bad.model_dump()], [{"subtask": 1, "function": bad.name}], [{"id": 1, "instruction": TASK, "depends_on": []}]
     )
     assert [(f.code, f.path) for f in findings] == [
         ("number_not_finite", "functions[0].returns.properties.temperature.maximum")

@@ -1,8 +1,9 @@
 """The verification layer: pure checks that return findings and never raise on bad data.
 
 Layers: function specs (``functions``), calls (``calls``), conversation order and pairing
-(``conversation``), composite-task consistency (``composition``), whole rows (``sample``). Every code
-is documented in docs/validation-codes.md.
+(``conversation``), composite-task consistency (``composition``), whole rows (``sample``); and the stages'
+own checks: scenarios, tasks and composites (``tasks``), the function plan (``plan``), one user or assistant
+turn (``turns``). Every code is documented in docs/validation-codes.md.
 """
 
 from toolsynth.validators.calls import check_arguments, check_result

@@ -113,8 +113,36 @@ def _check_content(msg: dict[str, Any], path: str, role: str, state: _State) -> 
                 f"must be a string (or a list of text parts), not {type(content).__name__}",
             )
         )
-    elif role == "user" and not text.strip():
-        state.findings.append(error("user_message_empty", f"{path}.content", "the user says nothing"))
+    elif role == "user":
+        state.findings += empty_user_message(text, f"{path}.content")
+
+
+def empty_user_message(text: str, path: str) -> list[Finding]:
+    """`user_message_empty` when a user message's text is blank."""
+    if text.strip():
+        return []
+    return [error("user_message_empty", path, "the user says nothing; a user message needs text")]
+
+
+def empty_assistant_message(text: str, calls: int, path: str) -> list[Finding]:
+    """`assistant_message_empty` when an assistant message has neither text nor calls."""
+    if calls or text.strip():
+        return []
+    return [error("assistant_message_empty", path, "has neither text nor tool calls: write text or call a tool")]
+
+
+def unknown_function(name: str, declared: dict[str, Any], path: str) -> list[Finding]:
+    """`call_unknown_function` when a call names a function that ``declared`` (name → spec) does not hold."""
+    if name in declared:
+        return []
+    known = ", ".join(declared) or "none"
+    return [
+        error(
+            "call_unknown_function",
+            path,
+            f"{shorten(name, 80)!r} is not a declared tool ({shorten(known, 160)})",
+        )
+    ]
 
 
 def call_count_findings(count: int, path: str) -> list[Finding]:
@@ -139,9 +167,7 @@ def _check_assistant(msg: dict[str, Any], path: str, state: _State) -> None:
             error("tool_calls_invalid", f"{path}.tool_calls", f"must be a list of calls, not {type(calls).__name__}")
         )
         calls = []
-    text = message_text(msg.get("content"))
-    if not calls and not (text or "").strip():
-        state.findings.append(error("assistant_message_empty", path, "has neither text nor tool calls"))
+    state.findings += empty_assistant_message(message_text(msg.get("content")) or "", len(calls), path)
     state.findings += call_count_findings(len(calls), f"{path}.tool_calls")
     for j, call in enumerate(calls):
         _check_call(call, f"{path}.tool_calls[{j}]", state)
@@ -178,15 +204,9 @@ def _check_call(call: Any, path: str, state: _State) -> None:
             out.append(error("tools_missing", path, "the conversation calls functions but declares no tools"))
             state.tools_missing_reported = True
         return
-    if name not in state.specs:
-        known = ", ".join(state.specs) or "none"
-        out.append(
-            error(
-                "call_unknown_function",
-                f"{path}.function.name",
-                f"{shorten(name, 80)!r} is not a declared tool ({shorten(known, 160)})",
-            )
-        )
+    unknown = unknown_function(name, state.specs, f"{path}.function.name")
+    if unknown:
+        out += unknown
         return
     args_path = f"{path}.function.arguments"
     if "arguments" not in fn:

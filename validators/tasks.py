@@ -60,6 +60,8 @@ def check_scenario(scenario: Any, path: str = "scenario") -> list[Finding]:
 def check_scenarios(scenarios: Any, original: str, path: str = "scenarios") -> list[Finding]:
     if not isinstance(scenarios, list):
         return [error("not_a_list", path, "must be a list of scenarios")]
+    if not scenarios:
+        return [error("scenarios_missing", path, "write at least one new scenario")]
     findings = [f for i, s in enumerate(scenarios) for f in check_text(s, f"{path}[{i}]", max_words=60)]
     return findings + check_distinct([s for s in scenarios if isinstance(s, str)], path, also_not=[original])
 

@@ -1,0 +1,74 @@
+"""The function plan: generated functions that serve a composite task's subtasks and wire its data flow.
+
+Input is the ``GenerateFunctions`` stage's output as JSON: ``functions`` (function specs with ``parameters`` and
+``returns``), ``plan`` (``[{"subtask": id, "function": name or null}]``, null for a reasoning step) and the
+composite task's ``subtasks`` (``[{"id", "depends_on"}]``). Paths point into that output (``functions[1].parameters``,
+``subtask_functions[0].function``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from toolsynth.validators.findings import Finding, error
+from toolsynth.validators.functions import check_function_specs
+from toolsynth.validators.limits import shorten
+
+
+def _properties(schema: Any) -> set[str]:
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    return set(properties) if isinstance(properties, dict) else set()
+
+
+def check_function_plan(functions: Any, plan: Any, subtasks: Any) -> list[Finding]:
+    """The functions are valid specs, every subtask is mapped to one of them (or to null), and for every dependency
+    between two mapped subtasks some parameter of the consumer takes a field the producer returns."""
+    findings = check_function_specs(functions, path="functions")
+    if not isinstance(functions, list) or not isinstance(plan, list) or not isinstance(subtasks, list):
+        return findings
+    index = {f["name"]: i for i, f in enumerate(functions) if isinstance(f, dict) and isinstance(f.get("name"), str)}
+    if not functions:
+        findings.append(error("functions_missing", "functions", "at least one subtask needs a function"))
+    served: dict[int, str | None] = {}
+    for i, step in enumerate(plan):
+        if not isinstance(step, dict) or not isinstance(step.get("subtask"), int):
+            continue
+        function = step.get("function")
+        served[step["subtask"]] = function if isinstance(function, str) else None
+        if function is not None and (not isinstance(function, str) or function not in index):
+            findings.append(
+                error(
+                    "plan_unknown_function",
+                    f"subtask_functions[{i}].function",
+                    f"{shorten(repr(function), 80)} is not among the functions",
+                )
+            )
+    for sub in subtasks:
+        sid = sub.get("id") if isinstance(sub, dict) else None
+        if not isinstance(sid, int) or sid not in served:
+            findings.append(
+                error(
+                    "subtask_unmapped",
+                    "subtask_functions",
+                    f"subtask {sid} is not mapped (use null for pure reasoning)",
+                )
+            )
+            continue
+        consumer = index.get(served[sid] or "")
+        depends_on = sub.get("depends_on")
+        for dep in depends_on if isinstance(depends_on, list) else []:
+            producer = index.get(served.get(dep) or "") if isinstance(dep, int) else None
+            if consumer is None or producer is None:
+                continue
+            produced = _properties(functions[producer].get("returns"))
+            if not produced & _properties(functions[consumer].get("parameters")):
+                consumer_name, producer_name = functions[consumer]["name"], functions[producer]["name"]
+                findings.append(
+                    error(
+                        "data_flow_unwired",
+                        f"functions[{consumer}].parameters",
+                        f"subtask {sid} consumes subtask {dep}'s result, but no parameter of {consumer_name} "
+                        f"matches a field returned by {producer_name} ({', '.join(sorted(produced)) or 'none'})",
+                    )
+                )
+    return findings
