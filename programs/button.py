@@ -245,14 +245,9 @@ class ButtonProgram(dspy.Module):
         except StageRejected as rejected:
             return _rejection(sample.id, sample.source_id, rejected, sample.meta)
         verdict = {k: assessment[k] for k in ("accomplished", "faithful", "reasons")}
-        failed = [
-            code
-            for code, ok in (
-                ("judge_task_incomplete", assessment.accomplished),
-                ("judge_unfaithful", assessment.faithful),
-            )
-            if not ok
-        ]
+        failed = ([] if assessment.accomplished else ["judge_task_incomplete"]) + (
+            [] if assessment.faithful else ["judge_unfaithful"]
+        )
         if failed:
             return Rejection(
                 id=sample.id,

@@ -41,6 +41,7 @@ from toolsynth.execution import (
 from toolsynth.lm import cost_of
 from toolsynth.sampling import DEFAULT_SAMPLING, Sampling
 from toolsynth.validators.findings import Finding, as_feedback, codes, error, errors
+from toolsynth.validators.registry import codes_of
 
 T = TypeVar("T")
 
@@ -270,9 +271,8 @@ class Stage(dspy.Module):
 FATAL_LM_ERRORS = (dspy.LMAuthError, dspy.LMBillingError, dspy.LMConfigurationError)
 """Errors that would fail every record: the run stops at once."""
 
-UNREADABLE_CODES = frozenset(
-    {"output_unparseable", "output_field_missing", "output_field_invalid", "reply_too_long", "reply_too_deep"}
-)
+UNREADABLE_CODES = codes_of("reply")
+"""Codes of a reply that could not be read as the stage's outputs (counted per stage as unreadable)."""
 
 STAGE_ADAPTER = StageAdapter()
 

@@ -208,6 +208,24 @@ def test_transient_lm_errors_become_lm_error_rejections_and_permanent_ones_raise
         run(ButtonProgram(expand=0), lm, chat=WEATHER_CHAT)
 
 
+@pytest.mark.parametrize(
+    ("refusal", "code"),
+    [(dspy.ContextWindowExceededError, "context_window_exceeded"), (dspy.LMInvalidRequestError, "lm_request_refused")],
+)
+def test_a_request_the_provider_refuses_rejects_that_record_with_its_code(
+    refusal: type[dspy.LMError], code: str
+) -> None:
+    def script(messages: list[dict[str, Any]]) -> str:
+        if stage_of(messages) == "tasks":
+            raise refusal(model="scripted/test", message="the provider refuses this request")
+        return reply_to(messages)
+
+    lm, engine = scripted_lm(script)
+    [rejection] = run(ButtonProgram(expand=0), lm, chat=WEATHER_CHAT, source_id="c").rejections
+    assert (rejection.stage, rejection.codes) == ("GenerateAtomicTask", [code])
+    assert engine.calls == 2  # extract, then the one refused request: a refusal is not retried
+
+
 def test_stage_alone_checks_data_flow_between_functions(demo: dspy.LM) -> None:
     stage = GenerateFunctionsStage(max_attempts=1)
     subtasks = [
@@ -245,6 +263,11 @@ def test_semantic_judge_gate_records_its_verdict(demo: dspy.LM) -> None:
     [rejection] = result.rejections
     assert rejection.stage == "JudgeSample" and rejection.codes == ["judge_unfaithful"]
     assert "Message 5" in rejection.message and rejection.meta["sample_judge"]["faithful"] is False
+
+    verdict = json.dumps({"reasons": "The packing list was never given.", "accomplished": False, "faithful": False})
+    lm, _ = scripted_lm(demo_unless(lambda m: verdict if stage_of(m) == "accomplished" else None))
+    [rejection] = run(ButtonProgram(expand=0, judge_samples=True), lm, chat=WEATHER_CHAT, source_id="j").rejections
+    assert rejection.codes == ["judge_task_incomplete", "judge_unfaithful"]
 
 
 def test_only_accepted_attempts_reach_the_trace_optimizers_learn_from() -> None:

@@ -28,8 +28,7 @@ def _parse(text: str, path: str, invalid_code: str) -> tuple[Any, list[Finding]]
     try:
         return parse_json(text), []
     except JsonParseError as exc:
-        code = invalid_code if exc.code == "invalid_json" else exc.code
-        return None, [error(code, path, shorten(str(exc)))]
+        return None, [error(exc.code or invalid_code, path, shorten(str(exc)))]
 
 
 def parse_arguments(arguments: Any, path: str = "arguments") -> tuple[dict[str, Any] | None, list[Finding]]:

@@ -70,13 +70,15 @@ def check_bounds(value: Any, path: str, what: str) -> list[Finding]:
     max_depth = MAX_SCHEMA_DEPTH if is_schema else MAX_INSTANCE_DEPTH
     max_nodes = MAX_SCHEMA_NODES if is_schema else MAX_INSTANCE_NODES
     size = measure(value, max_depth, max_nodes)
-    prefix = "schema" if is_schema else "instance"
+    too_deep, too_large = (
+        ("schema_too_deep", "schema_too_large") if is_schema else ("instance_too_deep", "instance_too_large")
+    )
     if size.depth > max_depth:
-        return [error(f"{prefix}_too_deep", path, f"nests deeper than {max_depth} levels; not validated")]
+        return [error(too_deep, path, f"nests deeper than {max_depth} levels; not validated")]
     if size.exceeded:
         return [
             error(
-                f"{prefix}_too_large",
+                too_large,
                 path,
                 f"has more than {max_nodes} values or {MAX_TEXT_CHARS} characters; not validated",
             )
@@ -121,9 +123,10 @@ def non_finite_findings(value: Any, path: str) -> list[Finding]:
 
 
 class JsonParseError(ValueError):
-    """Text that is not JSON (or too deep/large to parse safely); ``code`` says which."""
+    """Text that is not JSON, or too deep or large to parse safely: ``code`` is then the finding code of the bound
+    (``instance_too_deep``, ``instance_too_large``); it is None for text that is simply not JSON."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str | None, message: str) -> None:
         super().__init__(message)
         self.code = code
 
@@ -164,7 +167,7 @@ def parse_json(text: str) -> Any:
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise JsonParseError("invalid_json", f"is not valid JSON ({exc})") from None
+        raise JsonParseError(None, f"is not valid JSON ({exc})") from None
 
 
 # --- regular expressions -------------------------------------------------------------------------
