@@ -15,7 +15,10 @@ Completeness of one sample (heuristic, no LM):
   - subtask with a function: 1 if a valid, answered call to it has a result used later (a value of the
     result reappears in a dependent call's arguments or in the final answer); 0.5 if valid but its result
     is never used; 0.25 if called but the call or its result is invalid (error findings, an error
-    result); 0 if never called. The k-th subtask using a function is served by the k-th call to it.
+    result); 0 if never called. Which call serves a subtask, which subtasks depend on it and what the final
+    answer is are the composition check's rules (`validators.composition`: `assign_calls`, `dependents`,
+    `function_dependencies`, `final_answer`): the k-th subtask using a function is served by the k-th call
+    to it, or by the last one when there are fewer calls.
   - call-free subtask (reasoning): 0.5 if the final answer repeats a value from the results it depends
     on (any result when it depends on none) + 0.5 if the final answer shares a keyword with the
     subtask's instruction (a word of 4+ letters that is not a stop word, matched on its stem; an
@@ -47,7 +50,18 @@ from typing import Any
 
 import dspy
 
-from toolsynth.validators.composition import Call, collect_calls, text_uses, values_flow
+from toolsynth.validators.composition import (
+    Call,
+    Subtask,
+    assign_calls,
+    collect_calls,
+    dependents,
+    final_answer,
+    function_dependencies,
+    read_subtasks,
+    text_uses,
+    values_flow,
+)
 from toolsynth.validators.findings import Finding, codes
 from toolsynth.validators.sample import check_sample
 
@@ -185,15 +199,6 @@ def row_meta(row: dict[str, Any]) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
-def _final_answer(messages: list[Any]) -> str | None:
-    last = messages[-1] if messages else None
-    if not isinstance(last, dict) or last.get("role") != "assistant" or last.get("tool_calls"):
-        return None
-    content = last.get("content")
-    text = content if isinstance(content, str) else ""
-    return text if text.strip() else None
-
-
 _ASSISTANT_CODES = frozenset(
     {
         "subtask_not_served",
@@ -224,69 +229,27 @@ def _is_error_result(result: Any) -> bool:
     return isinstance(result, dict) and "error" in result and len(result) <= 2
 
 
-def _subtasks(meta: dict[str, Any]) -> list[dict[str, Any]]:
-    raw = meta.get("subtasks")
-    if not isinstance(raw, list):
-        return []
-    return [s for s in raw if isinstance(s, dict) and isinstance(s.get("id"), int)]
+def _dependency_results(subtask: Subtask, by_id: dict[int, Subtask], served: dict[int, Call]) -> list[Any]:
+    """The results of the calls serving what `subtask` depends on (through reasoning subtasks)."""
+    return [
+        served[d].result
+        for d in sorted(function_dependencies(subtask, by_id))
+        if d in served and served[d].result is not None
+    ]
 
 
-def _assign(subtasks: list[dict[str, Any]], calls: list[Call]) -> dict[int, Call]:
-    """The k-th subtask using a function is served by the k-th call to it (as the composition check does)."""
-    by_name: dict[str, list[Call]] = {}
-    for call in calls:
-        by_name.setdefault(call.name, []).append(call)
-    served: dict[int, Call] = {}
-    used: dict[str, int] = {}
-    for s in sorted(subtasks, key=lambda s: s["id"]):
-        fn = s.get("function")
-        if isinstance(fn, str) and by_name.get(fn) and used.get(fn, 0) < len(by_name[fn]):
-            served[s["id"]] = by_name[fn][used.get(fn, 0)]
-            used[fn] = used.get(fn, 0) + 1
-    return served
-
-
-def _dependents(sid: int, subtasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Subtasks that consume `sid`'s result, directly or through call-free subtasks."""
-    by_id = {s["id"]: s for s in subtasks}
-    out, stack, seen = [], [sid], {sid}
-    while stack:
-        current = stack.pop()
-        for s in subtasks:
-            if current in (s.get("depends_on") or []) and s["id"] not in seen:
-                seen.add(s["id"])
-                out.append(s)
-                if by_id[s["id"]].get("function") is None:
-                    stack.append(s["id"])
-    return out
-
-
-def _dependency_results(s: dict[str, Any], subtasks: list[dict[str, Any]], served: dict[int, Call]) -> list[Any]:
-    by_id = {t["id"]: t for t in subtasks}
-    out, stack, seen = [], list(s.get("depends_on") or []), set()
-    while stack:
-        d = stack.pop()
-        if d in seen or d not in by_id:
-            continue
-        seen.add(d)
-        if d in served and served[d].result is not None:
-            out.append(served[d].result)
-        elif by_id[d].get("function") is None:
-            stack.extend(by_id[d].get("depends_on") or [])
-    return out
-
-
-def _label(s: dict[str, Any]) -> str:
-    text = str(s.get("instruction") or "").strip()
-    return f"subtask {s['id']}" + (f" ({text[:80]})" if text else "")
+def _label(s: Subtask) -> str:
+    text = s.instruction.strip()
+    return f"subtask {s.id}" + (f" ({text[:80]})" if text else "")
 
 
 def _subtask_scores(row: dict[str, Any], findings: list[Finding], faults: list[Fault]) -> list[float]:
     messages, meta = row_messages(row), row_meta(row)
-    subtasks = _subtasks(meta)
+    subtasks, _ = read_subtasks(meta)  # malformed entries are the validators' findings; the rest are scored
+    by_id = {s.id: s for s in subtasks}
     calls = collect_calls(messages)
-    served = _assign(subtasks, calls)
-    final = _final_answer(messages)
+    served = assign_calls(subtasks, calls)
+    final = final_answer(messages)
     error_findings = [f for f in findings if f.severity == "error"]
     raw_tools = row.get("tools")
     tools: list[Any] = raw_tools if isinstance(raw_tools, list) else []
@@ -294,7 +257,7 @@ def _subtask_scores(row: dict[str, Any], findings: list[Finding], faults: list[F
     results = [c.result for c in calls if c.result is not None and not _is_error_result(c.result)]
     scores = []
     for s in subtasks:
-        fn = s.get("function")
+        fn = s.function
         if fn is None:
             score = 0.0
             if final is None:
@@ -304,7 +267,7 @@ def _subtask_scores(row: dict[str, Any], findings: list[Finding], faults: list[F
                     )
                 )
             else:
-                needed = _dependency_results(s, subtasks, served) or results
+                needed = _dependency_results(s, by_id, served) or results
                 if not needed or any(text_uses(final, r) for r in needed):
                     score += 0.5
                 else:
@@ -314,7 +277,7 @@ def _subtask_scores(row: dict[str, Any], findings: list[Finding], faults: list[F
                             f"{_label(s)}: the final answer repeats no value from the results this step reasons over",
                         )
                     )
-                if _shares_keyword(str(s.get("instruction") or ""), final):
+                if _shares_keyword(s.instruction, final):
                     score += 0.5
                 else:
                     faults.append(
@@ -326,7 +289,7 @@ def _subtask_scores(row: dict[str, Any], findings: list[Finding], faults: list[F
                     )
             scores.append(score)
             continue
-        call = served.get(s["id"])
+        call = served.get(s.id)
         if call is None:
             stage = "AssistantTurn" if fn in declared else "GenerateFunctions"
             faults.append(
@@ -363,7 +326,7 @@ def _subtask_scores(row: dict[str, Any], findings: list[Finding], faults: list[F
             faults.append(Fault(stage, f"{_label(s)}: the call to {fn!r} at {call.path} is not valid: {why}"))
             scores.append(0.25)
             continue
-        later = [served[d["id"]] for d in _dependents(s["id"], subtasks) if d["id"] in served]
+        later = [served[d.id] for d in dependents(s, subtasks) if d.id in served]
         used = any(c is not call and c.arguments is not None and values_flow(call.result, c.arguments) for c in later)
         if used or (final is not None and text_uses(final, call.result)):
             scores.append(1.0)
@@ -381,7 +344,7 @@ def _subtask_scores(row: dict[str, Any], findings: list[Finding], faults: list[F
 
 def _final_score(row: dict[str, Any], faults: list[Fault], reported: set[str]) -> float:
     messages, meta = row_messages(row), row_meta(row)
-    final = _final_answer(messages)
+    final = final_answer(messages)
     if final is None:
         faults.append(Fault("AssistantTurn", "the conversation does not end with an assistant text answer"))
         return 0.0

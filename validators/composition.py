@@ -5,6 +5,10 @@ function is served by a call to it; a dependent call comes after the results it 
 result reach the dependent call's arguments (heuristic); independent subtasks of a
 ``parallel_then_sequential`` task are called together; the final answer uses the results (heuristic).
 Rows without ``meta.subtasks`` (other datasets) get no findings.
+
+Which call serves which subtask, what a subtask's result flows to and what the final answer is are decided here
+once, by the public helpers (``read_subtasks``, ``collect_calls``, ``assign_calls``, ``function_dependencies``,
+``dependents``, ``final_answer``); the eval metrics score a row with the same helpers.
 """
 
 from __future__ import annotations
@@ -44,10 +48,13 @@ class Call:
 
 @dataclass
 class Subtask:
+    """One entry of ``meta.subtasks``: its position in the list, id, function (None: reasoning) and dependencies."""
+
     position: int
     id: int
     function: str | None
     depends_on: list[int]
+    instruction: str = ""
 
     @property
     def path(self) -> str:
@@ -92,7 +99,8 @@ def _loaded(text: str | None) -> Any:
         return text
 
 
-def _read_subtasks(meta: dict[str, Any]) -> tuple[list[Subtask], list[Finding]]:
+def read_subtasks(meta: dict[str, Any]) -> tuple[list[Subtask], list[Finding]]:
+    """The well-formed subtasks of ``meta.subtasks``, and ``meta_invalid`` findings for the rest."""
     raw = meta.get("subtasks")
     if not isinstance(raw, list) or len(raw) > MAX_SUBTASKS:
         return [], [error("meta_invalid", "meta.subtasks", f"must be a list of at most {MAX_SUBTASKS} subtasks")]
@@ -109,7 +117,16 @@ def _read_subtasks(meta: dict[str, Any]) -> tuple[list[Subtask], list[Finding]]:
         if (function is not None and not isinstance(function, str)) or not isinstance(deps, list):
             findings.append(error("meta_invalid", where, "function must be a name or null; depends_on a list of ids"))
             continue
-        subtasks.append(Subtask(k, sid, function, [d for d in deps if isinstance(d, int)]))
+        instruction = item.get("instruction")
+        subtasks.append(
+            Subtask(
+                k,
+                sid,
+                function,
+                [d for d in deps if isinstance(d, int)],
+                instruction if isinstance(instruction, str) else "",
+            )
+        )
     ids = {s.id for s in subtasks}
     if len(ids) < len(subtasks):
         findings.append(error("meta_invalid", "meta.subtasks", "subtask ids must be unique"))
@@ -211,8 +228,9 @@ def text_uses(text: str, value: Any) -> bool:
 # --- the checks ----------------------------------------------------------------------------------
 
 
-def _function_deps(subtask: Subtask, by_id: dict[int, Subtask]) -> set[int]:
-    """Ids of the subtasks with functions that ``subtask`` depends on, looking through pure-reasoning ones."""
+def function_dependencies(subtask: Subtask, by_id: dict[int, Subtask]) -> set[int]:
+    """Ids of the subtasks with functions whose results ``subtask`` consumes, looking through reasoning ones (a
+    dependency on a call-free subtask is a dependency on what that subtask depends on)."""
     out: set[int] = set()
     stack = list(subtask.depends_on)
     seen: set[int] = set()
@@ -228,27 +246,37 @@ def _function_deps(subtask: Subtask, by_id: dict[int, Subtask]) -> set[int]:
     return out
 
 
-def _assign(subtasks: list[Subtask], calls: list[Call]) -> tuple[dict[int, Call], list[Finding]]:
-    """The call serving each subtask: the k-th subtask using a function gets the k-th call to it."""
+def dependents(subtask: Subtask, subtasks: list[Subtask]) -> list[Subtask]:
+    """The subtasks with functions that consume ``subtask``'s result, directly or through reasoning subtasks."""
+    by_id = {s.id: s for s in subtasks}
+    return [s for s in subtasks if s.function is not None and subtask.id in function_dependencies(s, by_id)]
+
+
+def assign_calls(subtasks: list[Subtask], calls: list[Call]) -> dict[int, Call]:
+    """The call serving each subtask with a function (by subtask id): in id order, the k-th subtask using a
+    function is served by the k-th call to it, and by the last call to it when there are fewer calls (one call
+    can serve two subtasks that ask the same). A subtask whose function is never called is not in the map."""
     by_name: dict[str, list[Call]] = {}
     for call in calls:
         by_name.setdefault(call.name, []).append(call)
     served: dict[int, Call] = {}
-    findings: list[Finding] = []
     used: dict[str, int] = {}
     for s in sorted(subtasks, key=lambda s: s.id):
-        if s.function is None:
-            continue
-        candidates = by_name.get(s.function, [])
-        if not candidates:
-            findings.append(
-                error("subtask_not_served", s.path, f"subtask {s.id} needs a call to {s.function!r}, and there is none")
-            )
+        candidates = by_name.get(s.function or "", [])
+        if s.function is None or not candidates:
             continue
         k = used.get(s.function, 0)
         served[s.id] = candidates[min(k, len(candidates) - 1)]
         used[s.function] = k + 1
-    return served, findings
+    return served
+
+
+def _unserved(subtasks: list[Subtask], served: dict[int, Call]) -> list[Finding]:
+    return [
+        error("subtask_not_served", s.path, f"subtask {s.id} needs a call to {s.function!r}, and there is none")
+        for s in sorted(subtasks, key=lambda s: s.id)
+        if s.function is not None and s.id not in served
+    ]
 
 
 def _order_and_flow(subtasks: list[Subtask], served: dict[int, Call]) -> list[Finding]:
@@ -258,7 +286,7 @@ def _order_and_flow(subtasks: list[Subtask], served: dict[int, Call]) -> list[Fi
         call = served.get(s.id)
         if call is None:
             continue
-        for d in sorted(_function_deps(s, by_id)):
+        for d in sorted(function_dependencies(s, by_id)):
             needed = served.get(d)
             if needed is None or needed is call:
                 continue
@@ -296,7 +324,7 @@ def _parallel_groups(subtasks: list[Subtask], served: dict[int, Call]) -> list[F
     while pending:
         progressed = False
         for s in list(pending):
-            deps = _function_deps(s, by_id)
+            deps = function_dependencies(s, by_id)
             if deps <= level.keys():
                 level[s.id] = 1 + max((level[d] for d in deps), default=-1)
                 pending.remove(s)
@@ -322,15 +350,19 @@ def _parallel_groups(subtasks: list[Subtask], served: dict[int, Call]) -> list[F
     return findings
 
 
-def _final_answer(messages: list[Any], calls: list[Call]) -> list[Finding]:
-    results = [c.result for c in calls if c.result is not None]
-    if not results or not messages:
-        return []
-    last = messages[-1]
+def final_answer(messages: list[Any]) -> str | None:
+    """The text of the final answer: the last message, when it is an assistant's text without calls."""
+    last = messages[-1] if messages else None
     if not isinstance(last, dict) or last.get("role") != "assistant" or last.get("tool_calls"):
-        return []
+        return None
     text = message_text(last.get("content")) or ""
-    if not text.strip() or not any(leaf_values(r) for r in results):
+    return text if text.strip() else None
+
+
+def _final_answer_findings(messages: list[Any], calls: list[Call]) -> list[Finding]:
+    results = [c.result for c in calls if c.result is not None]
+    text = final_answer(messages)
+    if text is None or not any(leaf_values(r) for r in results):
         return []
     if any(text_uses(text, r) for r in results):
         return []
@@ -347,7 +379,7 @@ def check_composition(messages: Any, meta: Any, tools: Any = None) -> list[Findi
     """The conversation against the composite task in ``meta`` (no ``meta.subtasks``: no findings)."""
     if not isinstance(meta, dict) or "subtasks" not in meta:
         return []
-    subtasks, findings = _read_subtasks(meta)
+    subtasks, findings = read_subtasks(meta)
     if findings or not isinstance(messages, list):
         return findings
     if tools is not None:
@@ -358,8 +390,8 @@ def check_composition(messages: Any, meta: Any, tools: Any = None) -> list[Findi
                     error("subtask_function_unknown", f"{s.path}.function", f"{s.function!r} is not a declared tool")
                 )
     calls = collect_calls(messages)
-    served, unserved = _assign(subtasks, calls)
-    findings += unserved + _order_and_flow(subtasks, served)
+    served = assign_calls(subtasks, calls)
+    findings += _unserved(subtasks, served) + _order_and_flow(subtasks, served)
     if meta.get("strategy") == "parallel_then_sequential":
         findings += _parallel_groups(subtasks, served)
-    return findings + _final_answer(messages, calls)
+    return findings + _final_answer_findings(messages, calls)

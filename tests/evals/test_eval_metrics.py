@@ -143,3 +143,19 @@ def test_diversity_figures() -> None:
     assert figures["distinct_n"]["distinct_1"] == pytest.approx(0.5)  # the same user turn twice
     assert distinct_n(["a b c", "d e f"], 2) == 1.0 and distinct_n([], 1) == 0.0
     assert distinct_n(["北京天气", "北京天气"], 1) == pytest.approx(0.5)
+
+
+def test_metrics_and_the_composition_check_agree_on_which_call_serves_a_subtask() -> None:
+    row = complete_row()  # two subtasks ask for the same weather: one call serves both, as the check says
+    row["meta"]["subtasks"].append(
+        {"id": 3, "instruction": "Check the weather in Lisbon again.", "depends_on": [], "function": "get_weather"}
+    )
+    s = score_row(row)
+    assert "subtask_not_served" not in str(s.faults) and not any("there is none" in f.text for f in s.faults)
+    assert s.completeness == 1.0
+
+
+def test_a_final_answer_in_text_parts_is_a_final_answer() -> None:
+    row = complete_row()
+    row["messages"][-1]["content"] = [{"type": "text", "text": row["messages"][-1]["content"]}]
+    assert score_row(row).completeness == 1.0

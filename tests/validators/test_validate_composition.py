@@ -8,7 +8,16 @@ import pytest
 
 from tests.validators.rows import assistant_calls, call, parallel_row, result, sequential_row
 from toolsynth.validators import check_composition, codes
-from toolsynth.validators.composition import text_uses, values_flow
+from toolsynth.validators.composition import (
+    assign_calls,
+    collect_calls,
+    dependents,
+    final_answer,
+    function_dependencies,
+    read_subtasks,
+    text_uses,
+    values_flow,
+)
 
 
 def check(row: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -156,3 +165,33 @@ def test_repeated_function_serves_subtasks_in_order() -> None:
     row["meta"]["subtasks"][0]["function"] = None
     row["meta"]["subtasks"][1]["function"] = None
     assert check(row) == []
+
+
+def test_which_call_serves_which_subtask_and_what_depends_on_it() -> None:
+    row = parallel_row()
+    subtasks, problems = read_subtasks(row["meta"])
+    calls = collect_calls(row["messages"])
+    assert problems == [] and [s.instruction for s in subtasks][:1] == ["Weather in Paris."]
+    served = assign_calls(subtasks, calls)
+    assert {sid: c.arguments for sid, c in served.items()} == {1: {"city": "Paris"}, 2: {"city": "London"}}
+    del row["messages"][1]["tool_calls"][1]  # one call left for two subtasks using get_weather: it serves both
+    shared = assign_calls(subtasks, collect_calls(row["messages"]))
+    assert shared.keys() == {1, 2} and shared[1] is shared[2] and shared[1].arguments == {"city": "Paris"}
+    by_id = {s.id: s for s in subtasks}
+    assert function_dependencies(by_id[3], by_id) == {1, 2}
+    assert dependents(by_id[1], subtasks) == []  # subtask 3 reasons over it, no call consumes it
+    steps = sequential_row()["meta"]
+    steps["subtasks"].insert(1, {"id": 3, "instruction": "Think.", "depends_on": [1], "function": None})
+    steps["subtasks"][2]["depends_on"] = [3]  # packing depends on the weather through a reasoning step
+    chain, _ = read_subtasks(steps)
+    assert [s.id for s in dependents(chain[0], chain)] == [2]
+
+
+def test_the_final_answer_is_the_last_assistant_text_without_calls() -> None:
+    messages = sequential_row()["messages"]
+    assert final_answer(messages) == "It is 21 °C in Paris: pack sunglasses and a light jacket."
+    assert final_answer([*messages[:-1], {"role": "assistant", "content": [{"type": "text", "text": "Done."}]}]) == (
+        "Done."
+    )
+    assert final_answer(messages[:-1]) is None and final_answer([]) is None
+    assert final_answer([*messages[:-1], {"role": "assistant", "content": " "}]) is None
