@@ -50,6 +50,7 @@ from typing import Any
 
 import dspy
 
+from toolsynth.stages import CONVERSATION_AGENTS, StageName
 from toolsynth.validators.composition import (
     Call,
     Subtask,
@@ -62,7 +63,7 @@ from toolsynth.validators.composition import (
     text_uses,
     values_flow,
 )
-from toolsynth.validators.findings import Finding, codes
+from toolsynth.validators.findings import Finding, Loc, codes
 from toolsynth.validators.sample import check_sample
 
 WEIGHTS = {"completeness": 0.5, "consistency": 0.3, "acceptance": 0.2}
@@ -139,7 +140,8 @@ _STOPWORDS = frozenset(
 
 @dataclass
 class Fault:
-    """One thing wrong with a sample or prediction, tagged with the stage (signature name) most to blame."""
+    """One thing wrong with a sample or prediction, tagged with the stage most to blame (a `StageName`, or "*" for
+    every stage); a finding is blamed by its `loc`, on the stage that wrote the part of the row it points at."""
 
     stage: str
     text: str
@@ -215,14 +217,22 @@ _COVERED = frozenset({"subtask_not_served", "final_answer_ignores_results"})
 def _stage_of(finding: Finding, messages: list[Any]) -> str:
     """Which stage wrote the part of the row a finding points at."""
     if finding.code in _ASSISTANT_CODES:
-        return "AssistantTurn"
-    if finding.path.startswith(("tools", "meta")):
-        return "GenerateFunctions"
-    match = re.match(r"messages\[(\d+)\]", finding.path)
-    if match and int(match.group(1)) < len(messages) and isinstance(messages[int(match.group(1))], dict):
-        role = messages[int(match.group(1))].get("role")
-        return {"tool": "SimulateTool", "user": "SimulateUser"}.get(str(role), "AssistantTurn")
-    return "AssistantTurn"
+        return StageName.ASSISTANT_TURN
+    head = finding.loc[:2]
+    if head[:1] in (("tools",), ("meta",)):
+        return StageName.GENERATE_FUNCTIONS
+    if len(head) == 2 and head[0] == "messages" and isinstance(head[1], int) and 0 <= head[1] < len(messages):
+        message = messages[head[1]]
+        role = message.get("role") if isinstance(message, dict) else None
+        return {"tool": StageName.SIMULATE_TOOL, "user": StageName.SIMULATE_USER}.get(
+            str(role), StageName.ASSISTANT_TURN
+        )
+    return StageName.ASSISTANT_TURN
+
+
+def _within(finding: Finding, loc: Loc) -> bool:
+    """The finding points at `loc` or inside it."""
+    return finding.loc[: len(loc)] == loc
 
 
 def _is_error_result(result: Any) -> bool:
@@ -263,7 +273,8 @@ def _subtask_scores(row: dict[str, Any], findings: list[Finding], faults: list[F
             if final is None:
                 faults.append(
                     Fault(
-                        "AssistantTurn", f"{_label(s)}: needs reasoning in a final answer, and there is no final answer"
+                        StageName.ASSISTANT_TURN,
+                        f"{_label(s)}: needs reasoning in a final answer, and there is no final answer",
                     )
                 )
             else:
@@ -273,7 +284,7 @@ def _subtask_scores(row: dict[str, Any], findings: list[Finding], faults: list[F
                 else:
                     faults.append(
                         Fault(
-                            "AssistantTurn",
+                            StageName.ASSISTANT_TURN,
                             f"{_label(s)}: the final answer repeats no value from the results this step reasons over",
                         )
                     )
@@ -282,7 +293,7 @@ def _subtask_scores(row: dict[str, Any], findings: list[Finding], faults: list[F
                 else:
                     faults.append(
                         Fault(
-                            "AssistantTurn",
+                            StageName.ASSISTANT_TURN,
                             f"{_label(s)}: the final answer does not address this "
                             f"step (no word of its instruction appears)",
                         )
@@ -291,7 +302,7 @@ def _subtask_scores(row: dict[str, Any], findings: list[Finding], faults: list[F
             continue
         call = served.get(s.id)
         if call is None:
-            stage = "AssistantTurn" if fn in declared else "GenerateFunctions"
+            stage = StageName.ASSISTANT_TURN if fn in declared else StageName.GENERATE_FUNCTIONS
             faults.append(
                 Fault(
                     stage,
@@ -301,12 +312,8 @@ def _subtask_scores(row: dict[str, Any], findings: list[Finding], faults: list[F
             )
             scores.append(0.0)
             continue
-        result_path = f"messages[{call.result_message}]" if call.result_message is not None else None
-        broken = [
-            f
-            for f in error_findings
-            if f.path.startswith(call.path) or (result_path and f.path.startswith(result_path))
-        ]
+        in_result = [f for f in error_findings if call.result_loc is not None and _within(f, call.result_loc)]
+        broken = [f for f in error_findings if _within(f, call.loc)] + in_result
         if call.result_message is None or broken or _is_error_result(call.result) or call.arguments is None:
             why = (
                 "it is never answered"
@@ -317,12 +324,7 @@ def _subtask_scores(row: dict[str, Any], findings: list[Finding], faults: list[F
                 if broken
                 else "its arguments do not parse"
             )
-            stage = (
-                "SimulateTool"
-                if _is_error_result(call.result)
-                or (result_path and any(f.path.startswith(result_path) for f in broken))
-                else "AssistantTurn"
-            )
+            stage = StageName.SIMULATE_TOOL if _is_error_result(call.result) or in_result else StageName.ASSISTANT_TURN
             faults.append(Fault(stage, f"{_label(s)}: the call to {fn!r} at {call.path} is not valid: {why}"))
             scores.append(0.25)
             continue
@@ -333,7 +335,7 @@ def _subtask_scores(row: dict[str, Any], findings: list[Finding], faults: list[F
         else:
             faults.append(
                 Fault(
-                    "AssistantTurn",
+                    StageName.ASSISTANT_TURN,
                     f"{_label(s)}: the result of {fn!r} ({call.path}) is never used: "
                     f"no value of it reaches a dependent call or the final answer",
                 )
@@ -346,17 +348,17 @@ def _final_score(row: dict[str, Any], faults: list[Fault], reported: set[str]) -
     messages, meta = row_messages(row), row_meta(row)
     final = final_answer(messages)
     if final is None:
-        faults.append(Fault("AssistantTurn", "the conversation does not end with an assistant text answer"))
+        faults.append(Fault(StageName.ASSISTANT_TURN, "the conversation does not end with an assistant text answer"))
         return 0.0
     if _REFUSAL.search(final):
-        faults.append(Fault("AssistantTurn", f"the final answer is a refusal: {final[:100]!r}"))
+        faults.append(Fault(StageName.ASSISTANT_TURN, f"the final answer is a refusal: {final[:100]!r}"))
         return 0.25
     score = 0.5
     results = [c.result for c in collect_calls(messages) if c.result is not None and not _is_error_result(c.result)]
     if not results or any(text_uses(final, r) for r in results):
         score += 0.25
     elif "final_answer_ignores_results" not in reported:  # else the validator's finding says it
-        faults.append(Fault("AssistantTurn", "the final answer repeats no value from any tool result"))
+        faults.append(Fault(StageName.ASSISTANT_TURN, "the final answer repeats no value from any tool result"))
     request = str(
         meta.get("composite_task")
         or next((m.get("content") for m in messages if isinstance(m, dict) and m.get("role") == "user"), "")
@@ -365,7 +367,7 @@ def _final_score(row: dict[str, Any], faults: list[Fault], reported: set[str]) -
     if _shares_keyword(request, final):
         score += 0.25
     else:
-        faults.append(Fault("AssistantTurn", "the final answer shares no keyword with the request"))
+        faults.append(Fault(StageName.ASSISTANT_TURN, "the final answer shares no keyword with the request"))
     return score
 
 
@@ -445,9 +447,6 @@ def _grouped(faults: list[Fault]) -> list[str]:
     return lines
 
 
-_CONVERSATION_STAGES = ("AssistantTurn", "SimulateUser", "SimulateTool")
-
-
 def sample_rows(prediction: Any) -> list[dict[str, Any]]:
     samples = getattr(prediction, "samples", None)
     return [s.to_openai() if hasattr(s, "to_openai") else s for s in samples or [] if s is not None]
@@ -464,10 +463,10 @@ def _rejection_faults(rejections: list[dict[str, Any]]) -> list[Fault]:
         stage, listed = str(r.get("stage", "?")), ", ".join(r.get("codes") or []) or "no code"
         message = str(r.get("message", ""))[:240]
         text = f"rejected at {stage} [{listed}] ({r.get('id', '?')}): {message}"
-        if stage == "Conversation":
-            faults += [Fault(s, text) for s in ("AssistantTurn", "SimulateUser")]
-        elif stage == "validate":
-            faults += [Fault(s, text) for s in _CONVERSATION_STAGES]
+        if stage == StageName.CONVERSATION:
+            faults += [Fault(s, text) for s in (StageName.ASSISTANT_TURN, StageName.SIMULATE_USER)]
+        elif stage == StageName.VALIDATE:
+            faults += [Fault(s, text) for s in CONVERSATION_AGENTS]
         else:
             faults.append(Fault(stage, text))
     return faults

@@ -32,6 +32,7 @@ from toolsynth.programs.judge_sample import JudgeSampleStage
 from toolsynth.programs.stage import Revision, Stage, StageRejected, run_sync
 from toolsynth.readers import render_transcript
 from toolsynth.sampling import Sampling, sampling_for
+from toolsynth.stages import StageName
 from toolsynth.types import CompositeTask, Rejection, Sample, SubtaskFunction
 from toolsynth.validators.findings import as_feedback, codes, error, errors
 from toolsynth.validators.sample import check_sample
@@ -225,7 +226,7 @@ class ButtonProgram(dspy.Module):
             return Rejection(
                 id=key,
                 source_id=source_id,
-                stage="validate",
+                stage=StageName.VALIDATE,
                 codes=codes(findings),
                 message=as_feedback(findings, limit=6),
                 meta=meta,

@@ -19,6 +19,7 @@ from toolsynth.programs.assistant_turn import AssistantTurnStage
 from toolsynth.programs.simulate_tool import SimulateToolStage
 from toolsynth.programs.simulate_user import SimulateUserStage
 from toolsynth.programs.stage import StageRejected
+from toolsynth.stages import StageName
 from toolsynth.types import CompositeTask, FunctionSpec, Message, ToolCall
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. You can call functions when they help answer the user."
@@ -77,7 +78,7 @@ class Conversation(dspy.Module):
                 return messages
             messages.append(Message(role="user", content=follow_up.message))
         raise StageRejected(
-            "Conversation",
+            StageName.CONVERSATION,
             ["max_turns_reached"],
             f"the user was not satisfied within {self.max_turns} assistant turns",
         )

@@ -40,6 +40,7 @@ from toolsynth.execution import (
 )
 from toolsynth.lm import cost_of
 from toolsynth.sampling import DEFAULT_SAMPLING, Sampling
+from toolsynth.stages import StageName
 from toolsynth.validators.findings import Finding, as_feedback, codes, error, errors
 from toolsynth.validators.registry import codes_of
 
@@ -85,8 +86,9 @@ class Stage(dspy.Module):
         self.sampling = sampling if sampling is not None else DEFAULT_SAMPLING.get(self.role)
 
     @property
-    def stage_name(self) -> str:
-        return self.signature.__name__
+    def stage_name(self) -> StageName:
+        """The signature's name, as registered in `toolsynth.stages` (an unregistered signature fails here)."""
+        return StageName(self.signature.__name__)
 
     def check(self, prediction: dspy.Prediction, inputs: dict[str, Any]) -> list[Finding]:
         """Findings on one prediction; errors trigger a retry. Override per stage."""
@@ -254,7 +256,7 @@ class Stage(dspy.Module):
         """One tiny request in `dialect` (already selected): does the server accept that format?"""
         try:
             answer = await self._metered_call(
-                "structured_outputs_probe",
+                StageName.STRUCTURED_OUTPUTS_PROBE,
                 lm,
                 dspy.Predict(ProbeStructuredOutputs),
                 {"question": "Is 2 greater than 1?", "config": {"temperature": 0.0, "max_tokens": 16}},

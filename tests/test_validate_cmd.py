@@ -64,6 +64,7 @@ def test_json_lines_per_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     lines = [json.loads(x) for x in captured.out.splitlines()]
     assert [x["row"] for x in lines] == [0, 1]
     assert lines[0]["findings"] == [] and lines[1]["findings"][0]["code"] == "row_invalid_json"
+    assert lines[1]["findings"][0]["path"] == "" and lines[1]["findings"][0]["message"].startswith("line 2: ")
     assert "2 rows" in captured.err
 
 

@@ -28,6 +28,7 @@ from toolsynth import __version__
 from toolsynth.execution import CallLimit, FailureBreaker, RetryPolicy, UsageMeter, running_with
 from toolsynth.programs.button import ButtonProgram, ButtonResult
 from toolsynth.readers import Seed, SeedError
+from toolsynth.stages import StageName
 from toolsynth.store import JsonlViews, RunStore, StoreError, write_json_atomic
 from toolsynth.types import Rejection
 
@@ -251,7 +252,7 @@ def _finish_bad(
     rejection = {
         "id": source_id,
         "source_id": source_id,
-        "stage": "read",
+        "stage": StageName.READ,
         "codes": ["bad_record"],
         "message": str(error),
         "meta": {"field": error.field},
@@ -264,7 +265,7 @@ def _finish_bad(
 
 def _internal_rejection(source_id: str, exc: Exception) -> Rejection:
     detail = f"{type(exc).__name__}: {_one_line(exc)}"
-    return Rejection(id=source_id, source_id=source_id, stage="run", codes=["internal_error"], message=detail)
+    return Rejection(id=source_id, source_id=source_id, stage=StageName.RUN, codes=["internal_error"], message=detail)
 
 
 def without_lone_surrogates(value: Any) -> Any:
@@ -307,7 +308,7 @@ def _manifest(
         accepted += len(samples)
         rejected += len(rejections)
         with_samples += bool(samples)
-        bad += any(r["stage"] == "read" for r in rejections)
+        bad += any(r["stage"] == StageName.READ for r in rejections)
         by_stage.update(r["stage"] for r in rejections)
         by_code.update(c for r in rejections for c in r["codes"])
         strategies.update(str(s.get("meta", {}).get("strategy")) for s in samples)

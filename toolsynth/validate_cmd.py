@@ -28,11 +28,12 @@ def check_row(value: Any, fmt: str | None) -> list[Finding]:
 
 
 def findings_of(item: Record | InputError, fmt: str | None) -> list[Finding]:
-    """The findings of one row: its checks, or the one finding saying why its line could not be decoded."""
+    """The findings of one row: its checks, or the one finding saying why its line could not be decoded (at the
+    row itself, path empty; the message names the line)."""
     if isinstance(item, Record):
         return check_row(item.value, fmt)
     code = "row_invalid_json" if item.code == "invalid_json" else "row_unreadable"
-    return [error(code, item.where, item.reason)]
+    return [error(code, "", f"{item.where}: {item.reason}")]
 
 
 def validate_command(

@@ -20,7 +20,7 @@ from typing import Any
 
 from toolsynth.validators.calls import parse_arguments
 from toolsynth.validators.conversation import message_text
-from toolsynth.validators.findings import Finding, error, warning
+from toolsynth.validators.findings import Finding, Loc, error, render_loc, warning
 from toolsynth.validators.functions import function_map
 from toolsynth.validators.limits import JsonParseError, parse_json
 
@@ -42,8 +42,17 @@ class Call:
     result: Any = None
 
     @property
+    def loc(self) -> Loc:
+        return ("messages", self.message, "tool_calls", self.index)
+
+    @property
+    def result_loc(self) -> Loc | None:
+        """Where the tool message answering this call is (None: unanswered)."""
+        return None if self.result_message is None else ("messages", self.result_message)
+
+    @property
     def path(self) -> str:
-        return f"messages[{self.message}].tool_calls[{self.index}]"
+        return render_loc(self.loc)
 
 
 @dataclass

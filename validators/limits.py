@@ -20,7 +20,7 @@ from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource, Unresolvable
 
-from toolsynth.validators.findings import Finding, error, info, warning
+from toolsynth.validators.findings import Finding, error, info, render_loc, warning
 
 MAX_SCHEMA_DEPTH = 32
 MAX_SCHEMA_NODES = 5_000
@@ -319,20 +319,10 @@ def safe_search(pattern: str, text: str) -> bool:
 
 # --- guarded JSON Schema validation --------------------------------------------------------------
 
-_SIMPLE_KEY = re.compile(r"^[A-Za-z0-9_$-]+$")
-
 
 def join_path(base: str, parts: Any) -> str:
     """``base`` extended by keys (``.city`` or ``["odd key"]``) and indices (``[2]``)."""
-    out = base
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif isinstance(part, str) and _SIMPLE_KEY.match(part):
-            out += f".{part}" if out else part
-        else:
-            out += f"[{json.dumps(str(part), ensure_ascii=False)}]"
-    return out
+    return render_loc(parts, base)
 
 
 def shorten(text: str, limit: int = 240) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import dspy
 import pytest
@@ -19,6 +20,8 @@ from toolsynth.evals.metrics import (
     stage_for,
 )
 from toolsynth.programs import ButtonProgram
+from toolsynth.signatures import AssistantTurn
+from toolsynth.stages import CONVERSATION_AGENTS, StageName
 from toolsynth.types import Rejection
 
 
@@ -159,3 +162,40 @@ def test_a_final_answer_in_text_parts_is_a_final_answer() -> None:
     row = complete_row()
     row["messages"][-1]["content"] = [{"type": "text", "text": row["messages"][-1]["content"]}]
     assert score_row(row).completeness == 1.0
+
+
+def test_stage_names_come_from_the_signatures_and_every_stage_is_registered() -> None:
+    program = ButtonProgram()
+    assert {stage.stage_name for stage in program.stages()} <= set(StageName)
+    assert StageName.ASSISTANT_TURN == AssistantTurn.__name__ == program.conversation.assistant.stage_name
+    assert stage_for("conversation.tool.predict") is StageName.SIMULATE_TOOL
+
+
+def test_findings_are_blamed_on_the_stage_that_wrote_the_part_they_point_at() -> None:
+    row = complete_row()
+    row["messages"][3]["name"] = "suggest_packing"  # the tool message answering get_weather names another function
+    row["tools"][1]["function"]["description"] = " "
+    by_code = {f.text.split("]")[0].strip("["): f.stage for f in score_row(row).faults if f.text.startswith("[")}
+    assert by_code["tool_name_mismatch"] == StageName.SIMULATE_TOOL
+    assert by_code["function_description_missing"] == StageName.GENERATE_FUNCTIONS
+
+
+def test_a_call_far_into_a_conversation_is_matched_by_location_not_by_text_prefix() -> None:
+    row = complete_row()
+    filler = [{"role": "user", "content": "And?"}, {"role": "assistant", "content": "Checking."}] * 5
+    row["messages"][2:2] = [*filler[1:], {"role": "user", "content": "Go on."}]  # the calls move to messages[12..]
+    row["messages"][14]["tool_calls"][0]["function"]["arguments"] = json.dumps({"condition": 3})
+    s = score_row(row)
+    assert [f.text for f in s.faults if "is not valid" in f.text] == [
+        "subtask 2 (Suggest what to pack for that weather.): the call to 'suggest_packing' at "
+        "messages[14].tool_calls[0] is not valid: [arguments_schema_violation]"
+    ]
+    assert [f.stage for f in s.faults if "is not valid" in f.text] == [StageName.ASSISTANT_TURN]
+
+
+def test_rejections_of_the_conversation_loop_and_the_final_gate_go_to_the_conversation_agents() -> None:
+    loop = Rejection(id="a", source_id="s", stage=StageName.CONVERSATION, codes=["max_turns_reached"], message="x")
+    gate = Rejection(id="b", source_id="s", stage=StageName.VALIDATE, codes=["tool_call_unanswered"], message="y")
+    faults = assess(Result([], [loop, gate])).faults
+    assert {f.stage for f in faults if "max_turns_reached" in f.text} == {"AssistantTurn", "SimulateUser"}
+    assert {f.stage for f in faults if "tool_call_unanswered" in f.text} == set(CONVERSATION_AGENTS)

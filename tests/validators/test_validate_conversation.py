@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +19,7 @@ from tests.validators.rows import (
     sequential_row,
     tool,
 )
-from toolsynth.validators import check_conversation, codes
+from toolsynth.validators import Finding, check_conversation, codes
 
 TOOLS = [tool({**WEATHER, "returns": WEATHER_RETURNS}), tool(PACKING)]
 
@@ -199,3 +200,20 @@ def test_returns_on_the_tool_are_used_and_absent_returns_allow_free_text() -> No
     msgs = messages()
     msgs[5]["content"] = "Pack sunglasses."  # suggest_packing declares no returns here
     assert check(msgs) == []
+
+
+def test_a_finding_carries_its_location_as_a_loc_tuple_and_shows_it_as_a_path() -> None:
+    row = sequential_row()
+    row["messages"][2]["tool_calls"][0]["function"]["arguments"] = json.dumps({"city": 3})
+    [finding] = check_conversation(row["messages"], row["tools"])
+    assert finding.loc == ("messages", 2, "tool_calls", 0, "function", "arguments", "city")
+    assert finding.path == "messages[2].tool_calls[0].function.arguments.city"
+    assert finding.to_dict() == {
+        "code": "arguments_schema_violation",
+        "severity": "error",
+        "path": "messages[2].tool_calls[0].function.arguments.city",
+        "message": "3 is not of type 'string'",
+    }
+    odd = Finding("x", "error", 'tools[0].function.parameters.patternProperties["^x-"].type', "m")
+    assert odd.loc == ("tools", 0, "function", "parameters", "patternProperties", "^x-", "type")
+    assert Finding("x", "error", "", "m").loc == ()

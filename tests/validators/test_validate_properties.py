@@ -25,6 +25,7 @@ from toolsynth.validators import (
     normalize_function_spec,
     sharegpt_to_openai,
 )
+from toolsynth.validators.findings import parse_path, render_loc
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -310,3 +311,14 @@ def test_every_entry_point_takes_anything(a: Any, b: Any) -> None:
 )
 def test_sharegpt_garbage_never_raises(turns: list[dict[str, Any]], tools: str) -> None:
     _all_findings(check_sharegpt_row({"conversations": turns, "tools": tools}))
+
+
+LOCS = st.lists(st.one_of(st.integers(0, 10_000), st.text(max_size=8)), max_size=6).map(tuple)
+
+
+@FAST
+@given(LOCS)
+def test_a_loc_survives_its_path(loc: tuple[str | int, ...]) -> None:
+    path = render_loc(loc)
+    assert parse_path(path) == loc
+    assert Finding("some_code", "error", path, "m").loc == loc
