@@ -216,7 +216,7 @@ def test_a_request_the_provider_refuses_rejects_that_record_with_its_code(
     refusal: type[dspy.LMError], code: str
 ) -> None:
     def script(messages: list[dict[str, Any]]) -> str:
-        if stage_of(messages) == "tasks":
+        if stage_of(messages) == "GenerateAtomicTask":
             raise refusal(model="scripted/test", message="the provider refuses this request")
         return reply_to(messages)
 
@@ -265,7 +265,7 @@ def test_semantic_judge_gate_records_its_verdict(demo: dspy.LM) -> None:
     assert "Message 5" in rejection.message and rejection.meta["sample_judge"]["faithful"] is False
 
     verdict = json.dumps({"reasons": "The packing list was never given.", "accomplished": False, "faithful": False})
-    lm, _ = scripted_lm(demo_unless(lambda m: verdict if stage_of(m) == "accomplished" else None))
+    lm, _ = scripted_lm(demo_unless(lambda m: verdict if stage_of(m) == "JudgeSample" else None))
     [rejection] = run(ButtonProgram(expand=0, judge_samples=True), lm, chat=WEATHER_CHAT, source_id="j").rejections
     assert rejection.codes == ["judge_task_incomplete", "judge_unfaithful"]
 
