@@ -269,7 +269,7 @@ class ButtonProgram(dspy.Module):
             step = "" if round_number == 1 else f"/{round_number}"
             composite, outputs = await self._compose(key, step, task, code, revise)
             verdict = await self.judge_composition.run(
-                f"{key}/judge{step}", composite_instruction=composite.instruction, subtasks=composite.subtasks
+                f"{key}/judge{step}", composite_instruction=composite.instruction, steps=composite.steps_text()
             )
             if verdict.feasible:
                 break

@@ -8,10 +8,7 @@ class ComposeParallelThenSequential(dspy.Signature):
     of the given one (neither needs the other's result, so both can run at once), then a subsequent task
     that needs the results of both, and one composite instruction: the user's own request for all three
     steps, in the user's voice. The subsequent task may be pure reasoning or arithmetic over the two
-    results. Every task states the details it needs, never names a tool, and is at most 30 words. Example:
-    task "Get the weather in Oslo." → parallel task "Get the weather in Rome." → subsequent task "Say which
-    city is warmer." → composite instruction "Check the weather in Oslo and in Rome and tell me which is
-    warmer." """
+    results. Every task states the details it needs, never names a tool, and is at most 30 words."""
 
     task: str = dspy.InputField(desc="the first atomic task")
     language: str = dspy.InputField(desc="the language to write in")

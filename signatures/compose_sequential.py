@@ -8,9 +8,7 @@ class ComposeSequential(dspy.Signature):
     be done with the result of the first one (it uses a value the first step returns, without stating that
     value), and then one composite instruction: the user's own request for both steps, in the user's
     voice. The subsequent task states every other detail it needs, never names a tool, and is at most 30
-    words. Example: task "Find the IATA code of the main airport in Lisbon." → subsequent task "Search
-    flights from that airport to Paris on 3 May." → composite instruction "Find the code of Lisbon's main
-    airport, then search flights from it to Paris on 3 May." """
+    words."""
 
     task: str = dspy.InputField(desc="the first atomic task")
     language: str = dspy.InputField(desc="the language to write in")

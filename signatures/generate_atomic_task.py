@@ -10,8 +10,7 @@ class GenerateAtomicTask(dspy.Signature):
     is one request that one call to a software API completes: look something up, search, convert,
     calculate, book, send. Never a physical action. Make each task self-contained: it states every detail
     the call needs (names, places, dates, amounts, units), so the arguments follow from the text alone.
-    Never name a tool or function. At most 30 words per task; the tasks differ from each other. Example (for
-    a dining scenario): "Find Italian restaurants in central Lyon that are open after 10 pm." """
+    Never name a tool or function. At most 30 words per task; the tasks differ from each other."""
 
     scenario: str = dspy.InputField()
     count: int = dspy.InputField(desc="how many tasks to write")

@@ -2,8 +2,6 @@
 
 import dspy
 
-from toolsynth.types import Subtask
-
 
 class JudgeComposition(dspy.Signature):
     """Decide whether this composite task is good training material: a sensible request that an assistant with
@@ -15,6 +13,6 @@ class JudgeComposition(dspy.Signature):
     each other. Give a short reason, then the verdict."""
 
     composite_instruction: str = dspy.InputField()
-    subtasks: list[Subtask] = dspy.InputField()
+    steps: str = dspy.InputField(desc="the subtasks, numbered, each with the steps whose results it uses")
     reasons: str = dspy.OutputField(desc="one or two sentences: why it is or is not feasible")
     feasible: bool = dspy.OutputField(desc="true or false")

@@ -25,7 +25,7 @@ from toolsynth.programs.generate_functions import GenerateFunctionsStage
 from toolsynth.programs.judge_composition import JudgeCompositionStage
 from toolsynth.programs.simulate_tool import SimulateToolStage
 from toolsynth.programs.stage import Stage, StageRejected, run_sync
-from toolsynth.types import FunctionSpec, Subtask
+from toolsynth.types import FunctionSpec, Subtask, render_steps
 
 BASE = os.environ.get("TOOLSYNTH_REAL_MODEL_BASE")
 MODEL = os.environ.get("TOOLSYNTH_REAL_MODEL", "openai/qwen2.5-coder-1.5b")
@@ -74,7 +74,7 @@ def attempt(stage: Stage, **inputs: Any) -> tuple[dspy.Prediction | None, UsageM
     ("stage", "inputs"),
     [
         (JudgeCompositionStage(), {"composite_instruction": "Get the USD to EUR rate, then convert 250 USD.",
-                                   "subtasks": SUBTASKS}),
+                                   "steps": render_steps(SUBTASKS)}),
         (GenerateFunctionsStage(), {"composite_instruction": "Get the USD to EUR rate, then convert 250 USD.",
                                     "subtasks": SUBTASKS}),
         (AssistantTurnStage(), {"tools": [RATE.to_openai_tool()], "language": "English",

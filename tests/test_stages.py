@@ -33,7 +33,7 @@ from toolsynth.signatures import (
     SimulateTool,
     SimulateUser,
 )
-from toolsynth.types import FunctionSpec, Subtask
+from toolsynth.types import FunctionSpec, Subtask, render_steps
 from toolsynth.validators.plan import check_function_plan
 
 TASK = "Check the current weather in Lisbon in Celsius."
@@ -105,7 +105,7 @@ def test_compositions(demo: dspy.LM) -> None:
 
 def test_judge_composition(demo: dspy.LM) -> None:
     subtasks = [Subtask(id=1, instruction=TASK), Subtask(id=2, instruction="Make me a sandwich.", depends_on=[1])]
-    verdict = run(JudgeCompositionStage(), composite_instruction="x", subtasks=subtasks)
+    verdict = run(JudgeCompositionStage(), composite_instruction="x", steps=render_steps(subtasks))
     assert verdict.feasible is False and verdict.reasons
 
 
@@ -201,3 +201,15 @@ def test_generated_functions_with_nan_in_a_schema_are_rejected() -> None:
     assert [(f.code, f.path) for f in findings] == [
         ("number_not_finite", "functions[0].returns.properties.temperature.maximum")
     ]
+
+
+def test_the_judge_reads_steps_as_plain_numbered_text() -> None:
+    subtasks = [
+        Subtask(id=1, instruction="Get the weather in Oslo."),
+        Subtask(id=2, instruction="Get the weather in Rome. "),
+        Subtask(id=3, instruction="Say which city is warmer.", depends_on=[1, 2]),
+    ]
+    assert render_steps(subtasks) == (
+        "1. Get the weather in Oslo.\n2. Get the weather in Rome.\n"
+        "3. Say which city is warmer. (uses the results of steps 1 and 2)"
+    )

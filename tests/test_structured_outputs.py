@@ -24,7 +24,7 @@ from toolsynth.programs.judge_composition import JudgeCompositionStage
 from toolsynth.programs.stage import run_sync
 from toolsynth.sampling import DEFAULT_SAMPLING
 from toolsynth.testing import OpenAICompatibleServer
-from toolsynth.types import Subtask
+from toolsynth.types import Subtask, render_steps
 
 LLAMA_CPP_FORMATS = ("text", "json_object", "json_object+schema")
 CHAT = "USER: What's the weather in Oslo?\n\nASSISTANT: 12 °C and cloudy."
@@ -43,7 +43,9 @@ def chat_requests(server: OpenAICompatibleServer) -> list[Any]:
 def judge(lm: dspy.LM, meter: UsageMeter | None = None) -> dspy.Prediction:
     subtasks = [Subtask(id=1, instruction="Get the weather in Oslo."), Subtask(id=2, instruction="Compare it.")]
     with running_with(meter=meter), dspy.context(lm=lm):
-        return run_sync(JudgeCompositionStage().run(composite_instruction="Weather, then compare.", subtasks=subtasks))
+        return run_sync(
+            JudgeCompositionStage().run(composite_instruction="Weather, then compare.", steps=render_steps(subtasks))
+        )
 
 
 def test_structured_outputs_reach_the_server_as_a_json_schema_with_no_refs() -> None:

@@ -224,13 +224,22 @@ def _subtask_texts(inputs: Inputs) -> list[tuple[int, str]]:
     return out
 
 
+_STEP_LINE = re.compile(r"^(\d+)\. (.*?)(?: \(uses the results? of steps? [\d and]+\))?$", re.MULTILINE)
+
+
+def _step_texts(inputs: Inputs) -> list[tuple[int, str]]:
+    """The judge's numbered steps (`CompositeTask.steps_text`) as (id, instruction)."""
+    return [(int(number), text) for number, text in _STEP_LINE.findall(str(inputs["steps"]))]
+
+
 def _judge(inputs: Inputs, seed: int) -> dict[str, Any]:
+    steps = _step_texts(inputs)
     unknown = [
         sid
-        for sid, text in _subtask_texts(inputs)
+        for sid, text in steps
         if _match_capability(text, language_of(text)) is None and _match_reasoning(text, language_of(text)) is None
     ]
-    if unknown or not _subtask_texts(inputs):
+    if unknown or not steps:
         return {"reasons": f"Subtasks {unknown} are not concrete enough to map to a function call.", "feasible": False}
     return {"reasons": "Every subtask is concrete and the dependencies are real.", "feasible": True}
 

@@ -34,6 +34,22 @@ class CompositeTask(BaseModel):
     instruction: str = Field(description="the whole request in one or two sentences, as a user would ask it")
     subtasks: list[Subtask]
 
+    def steps_text(self) -> str:
+        """The subtasks as a numbered plain-text list (what a judge reads; small models comment on JSON)."""
+        return render_steps(self.subtasks)
+
+
+def render_steps(subtasks: list[Subtask]) -> str:
+    lines = []
+    for s in subtasks:
+        line = f"{s.id}. {s.instruction.strip()}"
+        if len(s.depends_on) == 1:
+            line += f" (uses the result of step {s.depends_on[0]})"
+        elif s.depends_on:
+            line += f" (uses the results of steps {' and '.join(map(str, s.depends_on))})"
+        lines.append(line)
+    return "\n".join(lines)
+
 
 class FunctionSpec(BaseModel):
     """An OpenAI-style function with a JSON Schema for its result (`returns`, our extension)."""
