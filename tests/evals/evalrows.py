@@ -50,7 +50,13 @@ def tool(call_id: str, name: str, result: dict[str, Any]) -> dict[str, Any]:
 
 
 def complete_row() -> dict[str, Any]:
-    """Weather in Lisbon, then what to pack for it: both calls valid, results used, answer on topic."""
+    """Weather in Lisbon, then what to pack for it: both calls valid, results used, answer on topic.
+
+    A fresh deep copy each time: tests change rows in place, and must never change the module's specs."""
+    return copy.deepcopy(_complete_row())
+
+
+def _complete_row() -> dict[str, Any]:
     return {
         "id": "row-1",
         "source_id": "seed-1",
