@@ -41,6 +41,7 @@ __all__ = [
     "Faults",
     "Latency",
     "OpenAICompatibleServer",
+    "RawBytesReply",
     "RequestRecord",
     "Responder",
     "ServerStats",
@@ -51,6 +52,13 @@ __all__ = [
 
 Responder = Callable[[list[dict[str, Any]], dict[str, Any]], str]
 """Maps (messages, full request JSON) to the assistant message content."""
+
+
+class RawBytesReply(str):
+    """A reply whose surrogate escapes U+DC80..U+DCFF (as `bytes.decode("utf-8", "surrogateescape")` makes them)
+    are sent as the raw bytes 0x80..0xFF they stand for: a response body that is not valid UTF-8, as a broken
+    server may send. Any other lone surrogate in it fails the request with a 500."""
+
 
 FaultName = Literal[
     "rate_limit", "server_error", "timeout", "malformed_json", "truncated", "drop", "auth", "bad_request"
@@ -391,11 +399,13 @@ class _Handler(BaseHTTPRequestHandler):
             content = owner.responder(messages, request)
             if not isinstance(content, str):
                 raise TypeError(f"responder returned {type(content).__name__}, expected str")
+            body = _encode_completion(
+                owner._completion(model, messages, content), raw=isinstance(content, RawBytesReply)
+            )
         except Exception as exc:
             detail = f"{type(exc).__name__}: {exc}"
             self._send_error(500, f"Responder failed: {detail}", "server_error", None, error=detail)
             return
-        body = json.dumps(owner._completion(model, messages, content)).encode()
         if not truncate:
             self._send_bytes(200, body, "application/json")
             return
@@ -723,6 +733,12 @@ class OpenAICompatibleServer:
 
 
 _END = object()
+
+
+def _encode_completion(completion: dict[str, Any], raw: bool) -> bytes:
+    if raw:  # a `RawBytesReply`: its surrogate escapes become raw bytes
+        return json.dumps(completion, ensure_ascii=False).encode("utf-8", "surrogateescape")
+    return json.dumps(completion).encode()
 
 
 def _text_of(content: Any) -> str:
