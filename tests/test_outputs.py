@@ -123,6 +123,30 @@ def test_replies_past_the_bounds_are_refused_before_parsing() -> None:
     assert [f.code for f in load_object(deep).findings] == ["reply_too_deep"]
 
 
+@pytest.mark.parametrize(
+    "reply",
+    [
+        '{"content": "caf\\udce9 and \\ud800", "tool_calls": []}',  # JSON escapes
+        '{"content": "caf\udce9 and \ud800", "tool_calls": []}',  # raw code points
+        '{"content": "", "tool_calls": [{"name": "f", "arguments": "{\\"city\\": \\"caf\\\\udce9\\"}"}]}',  # JSON text
+        '{"content": "", "tool_calls": [{"name": "f", "arguments": {"ci\\udce9ty": "Oslo"}}]}',  # in a key
+    ],
+    ids=["escaped", "raw", "nested-json", "key"],
+)
+def test_lone_surrogates_in_a_reply_become_replacement_characters_and_are_counted(reply: str) -> None:
+    fields, repairs = read(AssistantTurn, reply)
+    text = json.dumps([fields["content"], [c.arguments for c in fields["tool_calls"]]], ensure_ascii=False)
+    assert "\ufffd" in text
+    assert text.encode("utf-8")  # what a store or a provider needs: no surrogate left anywhere
+    assert "lone_surrogates_replaced" in repairs
+
+
+def test_an_unreadable_reply_is_echoed_for_repair_without_its_lone_surrogates() -> None:
+    with pytest.raises(OutputInvalid) as caught:
+        read(JudgeComposition, "not json \ud800 at all")
+    assert caught.value.lm_response == "not json \ufffd at all"
+
+
 def test_non_finite_numbers_are_refused() -> None:
     _, findings = validate_fields({"result": {"x": float("inf")}}, {"result": dict[str, Any]}, {})
     assert [(f.code, f.path) for f in findings] == [("number_not_finite", "result.x")]

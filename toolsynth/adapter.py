@@ -25,7 +25,16 @@ from typing import Annotated, Any
 
 import dspy
 
-from toolsynth.outputs import example_of, load_object, normalise, output_schema, strict_compatible, validate_fields
+from toolsynth.outputs import (
+    example_of,
+    has_surrogates,
+    load_object,
+    normalise,
+    output_schema,
+    strict_compatible,
+    validate_fields,
+    without_lone_surrogates,
+)
 from toolsynth.validators.findings import Finding
 
 logger = logging.getLogger("toolsynth")
@@ -87,12 +96,20 @@ class StageAdapter(dspy.JSONAdapter):
     """JSON adapter with per-LM structured outputs and a bounded, normalising reply reader."""
 
     def parse(self, signature: type[dspy.Signature], completion: str) -> dict[str, Any]:
+        """The reply's typed outputs, or `OutputInvalid` with findings. Lone surrogates (raw, as JSON escapes, or in
+        JSON text inside a field) become U+FFFD here: no provider takes them in a prompt and no store can hold them,
+        and the reply they came in (echoed in a repair prompt) must not carry them either."""
         annotations = output_annotations(signature)
+        raw_surrogates = has_surrogates(completion)
+        completion = without_lone_surrogates(completion)
         loaded = load_object(completion)
         log = _reply_log.get()
         if loaded.fields is None:
             raise OutputInvalid(signature, completion, loaded.findings, None)
         fields, repairs = normalise(loaded.fields, annotations)
+        if raw_surrogates or has_surrogates(fields):
+            fields = without_lone_surrogates(fields)
+            repairs.append("lone_surrogates_replaced")
         if log is not None:
             log.repairs += loaded.repairs + repairs
         defaults = {

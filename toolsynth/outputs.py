@@ -11,6 +11,7 @@ prompt can say precisely what was wrong. Nothing here calls an LM or does I/O.
 from __future__ import annotations
 
 import json
+import re
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ MAX_REPAIR_CHARS = 20_000
 """Only replies up to this size get the (super-linear) JSON repair pass; longer ones must be valid JSON."""
 MAX_NESTING = 64
 """JSON nested deeper than this is refused: no stage output needs it, and recursion must stay bounded."""
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _NULL_WORDS = {"null", "none", "n/a", ""}
 _TRUE_WORDS = {"true", "yes", "y", "1", "feasible", "ok", "correct", "complete", "done", "是", "可行"}
@@ -94,6 +97,34 @@ def _loads(text: str) -> tuple[Any, list[str]]:
     if repaired in ("", None, {}, []):  # json_repair's answers for text with no JSON in it
         return None, []
     return repaired, ["json_repaired"]
+
+
+def without_lone_surrogates(value: Any) -> Any:
+    """JSON-like data with every unpaired UTF-16 surrogate (not encodable as UTF-8) replaced by U+FFFD."""
+    if isinstance(value, str):
+        if _SURROGATE.search(value) is None:
+            return value
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {without_lone_surrogates(k): without_lone_surrogates(v) for k, v in value.items()}
+    return value
+
+
+def has_surrogates(value: Any) -> bool:
+    """Whether a string (key or value) anywhere in JSON-like data holds a surrogate; measured without recursion."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and _SURROGATE.search(item):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _reject_constant(name: str) -> Any:

@@ -26,6 +26,7 @@ import dspy
 
 from toolsynth import __version__
 from toolsynth.execution import CallLimit, FailureBreaker, RetryPolicy, UsageMeter, running_with
+from toolsynth.outputs import without_lone_surrogates
 from toolsynth.programs.button import ButtonProgram, ButtonResult
 from toolsynth.readers import Seed, SeedError
 from toolsynth.stages import StageName
@@ -266,17 +267,6 @@ def _finish_bad(
 def _internal_rejection(source_id: str, exc: Exception) -> Rejection:
     detail = f"{type(exc).__name__}: {_one_line(exc)}"
     return Rejection(id=source_id, source_id=source_id, stage=StageName.RUN, codes=["internal_error"], message=detail)
-
-
-def without_lone_surrogates(value: Any) -> Any:
-    """JSON-like data with every unpaired UTF-16 surrogate (not encodable as UTF-8) replaced by U+FFFD."""
-    if isinstance(value, str):
-        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    if isinstance(value, list):
-        return [without_lone_surrogates(v) for v in value]
-    if isinstance(value, dict):
-        return {without_lone_surrogates(k): without_lone_surrogates(v) for k, v in value.items()}
-    return value
 
 
 def _count(progress: Progress, result: ButtonResult) -> None:
