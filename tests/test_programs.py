@@ -11,12 +11,14 @@ import dspy
 import pytest
 
 from tests.support import demo_unless, scripted_lm, stage_of
+from toolsynth.adapter import StageAdapter
 from toolsynth.demo_model import reply_to
 from toolsynth.execution import RetryPolicy, running_with
 from toolsynth.programs import ButtonProgram
 from toolsynth.programs.generate_functions import GenerateFunctionsStage
 from toolsynth.programs.stage import StageRejected, run_sync
 from toolsynth.readers import read_seeds
+from toolsynth.signatures import ExpandScenario
 from toolsynth.types import Subtask
 from toolsynth.validators.findings import errors
 from toolsynth.validators.sample import check_sample
@@ -317,3 +319,11 @@ def test_message_lists_are_rendered_like_the_seed_reader_renders_them(tmp_path: 
     run(ButtonProgram(expand=0), lm, chat=messages, source_id="m")
     assert seed.chat and prompts and seed.chat in prompts[0]
     assert seed.chat.endswith('FUNCTION RESPONSE: {"temp_c": 18}\n\nASSISTANT: 18 °C.')
+
+
+@pytest.mark.parametrize("value", ["1" + "2" * 5_000, "[" * 5_000 + "]" * 5_000], ids=["5000-digits", "5000-deep"])
+def test_the_demo_model_answers_inputs_python_will_not_parse_as_json(value: str) -> None:
+    """A bad reply accepted as text (json_repair reads a 5,000-digit number as a string) reaches the next prompt;
+    the demo model (also behind the test server) must answer it, not fail the request."""
+    messages = StageAdapter().format(ExpandScenario, demos=[], inputs={"scenario": value, "count": 1})
+    assert json.loads(reply_to(messages))["scenarios"]

@@ -549,7 +549,7 @@ def _parse_inputs(text: str) -> dict[str, Any]:
         value = raw.split("\n\nRespond with", 1)[0].strip()
         try:
             inputs[name] = json.loads(value)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, or JSON Python will not read (a 5,000-digit number)
             inputs[name] = value
     return inputs
 
