@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import json
 import signal
@@ -138,7 +139,7 @@ def run(
         try:
             # No per-call history and no trace: a long run would keep every prompt and every accepted prediction
             # in memory; usage comes from the meter, and only optimizers (which bring their own trace) need one.
-            with dspy.context(lm=lm, disable_history=True, trace=None):
+            with dspy.context(lm=lm, disable_history=True, trace=None), frozen_heap():
                 try:
                     asyncio.run(_run_all(seeds, program, store, views, progress, meter, options, stream, stop))
                 except (asyncio.CancelledError, KeyboardInterrupt) as exc:
@@ -163,6 +164,18 @@ def run(
         return manifest
     finally:
         store.close()
+
+
+@contextlib.contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Keep the cyclic garbage collector off what exists before the run (modules, litellm's tables, the program,
+    the seeds): it lives through the run anyway, and a full collection walking it held the event loop for 0.2 to
+    0.5 s at a time (benchmarks/fuzz_replies.py). Collections during the run see only what the run allocates."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 async def _run_all(
