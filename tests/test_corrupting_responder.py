@@ -94,7 +94,7 @@ def test_huge_strings_reach_one_megabyte_and_some_are_cut_short() -> None:
     assert cut and all(len(text) == HUGE_CHARS for text in cut)
     with pytest.raises(ValueError):
         json.loads(cut[0])
-    assert min(len(c.text) for c in made) >= 10_000
+    assert min(len(c.text) for c in made if c.variant != "repair_bait") >= 10_000
 
 
 def test_non_finite_tokens_are_written_as_json_never_says_them() -> None:

@@ -12,7 +12,8 @@ The kinds (`CORRUPTION_KINDS`), each made in named variants (`CorruptingResponde
 - `random_json`: random JSON values (unicode text, big and tiny numbers, nesting), alone or under the reply's keys;
 - `deep_nesting`: arrays or objects nested 1,000 to 100,000 levels, closed or not, alone or inside a field;
 - `unbalanced_braces`: the reply truncated, with braces added or removed, after runs of `{`, inside prose;
-- `huge_string`: replies of 10,000 to 1,000,000 characters, valid or not, including 1 MB replies cut short;
+- `huge_string`: replies of 10,000 to 1,000,000 characters, valid or not, including 1 MB replies cut short and
+  replies just small enough for the reader's JSON repair pass, made to cost it the most;
 - `invalid_unicode`: lone surrogates as JSON escapes (`\\udce9`) or raw, reversed pairs, and raw bytes that are
   not UTF-8 on the wire (`RawBytesReply`);
 - `non_finite`: `NaN`, `Infinity`, `-Infinity`, `1e999`, `-1e999` in place of a value or as an extra field;
@@ -33,6 +34,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from toolsynth.outputs import MAX_REPAIR_CHARS
 from toolsynth.testing.server import RawBytesReply, Responder, demo_responder
 
 __all__ = ["CORRUPTION_KINDS", "CorruptingResponder", "Corruption", "CorruptionKind", "corrupt_reply"]
@@ -307,9 +309,12 @@ def _unbalanced_braces(reply: str, value: dict[str, Any], rng: random.Random, re
 
 def _huge_string(reply: str, value: dict[str, Any], rng: random.Random, ref_url: str) -> tuple[str, str]:
     size = min(HUGE_CHARS, round(10 ** rng.uniform(4, 6)))
-    variant = rng.choice(["field", "truncated_1mb", "prose", "many_keys", "repairable"])
+    variant = rng.choice(["field", "truncated_1mb", "prose", "many_keys", "repairable", "repair_bait"])
     if variant == "prose":
         return variant, _filler(rng, size)
+    if variant == "repair_bait":  # unquoted keys and values: json_repair's cost grows with the square of the length
+        pairs = rng.randint(MAX_REPAIR_CHARS // 12, MAX_REPAIR_CHARS // 6 - 1)
+        return variant, "{" + ", ".join(["a: b"] * pairs) + "}"
     if variant == "many_keys":
         return variant, _many_keys(size)
     path = _node(rng, value, _is_text)
