@@ -26,8 +26,10 @@ from toolsynth.validators.limits import non_finite_findings
 
 MAX_REPLY_CHARS = 200_000
 """A reply longer than this is refused before parsing (no stage needs more; parsing is not free)."""
-MAX_REPAIR_CHARS = 20_000
-"""Only replies up to this size get the (super-linear) JSON repair pass; longer ones must be valid JSON."""
+MAX_REPAIR_CHARS = 4_000
+"""Only replies up to this size get the JSON repair pass; longer ones must be valid JSON (or hold a JSON object).
+The pass runs on the event loop, and its cost grows with the square of the length on some inputs (unquoted keys
+and values, `{a: b, a: b, ...}`): about 0.1 s at 4,000 characters, 2.6 s at 20,000 (benchmarks/fuzz_replies.py)."""
 MAX_NESTING = 64
 """JSON nested deeper than this is refused: no stage output needs it, and recursion must stay bounded."""
 
