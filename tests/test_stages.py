@@ -33,7 +33,7 @@ from toolsynth.signatures import (
     SimulateTool,
     SimulateUser,
 )
-from toolsynth.types import FunctionSpec, Subtask, render_steps
+from toolsynth.types import FunctionSpec, Subtask, SubtaskFunction, render_steps
 from toolsynth.validators.plan import check_function_plan
 
 TASK = "Check the current weather in Lisbon in Celsius."
@@ -213,3 +213,26 @@ def test_the_judge_reads_steps_as_plain_numbered_text() -> None:
         "1. Get the weather in Oslo.\n2. Get the weather in Rome.\n"
         "3. Say which city is warmer. (uses the results of steps 1 and 2)"
     )
+
+
+@pytest.mark.parametrize("properties", [[{"city": {"type": "string"}}], "city", 7], ids=["list", "text", "number"])
+def test_a_dependency_between_functions_with_malformed_properties_is_a_finding_not_an_exception(
+    properties: Any,
+) -> None:
+    """Found by fuzzing: `properties` as a list of objects (a wrong shape) made the data-flow check raise, which
+    rejected the whole seed as `internal_error` instead of asking the model again."""
+    producer = WEATHER.model_copy(deep=True, update={"name": "get_weather"})
+    producer.returns["properties"] = properties
+    consumer = WEATHER.model_copy(deep=True, update={"name": "plan_outfit"})
+    plan = [SubtaskFunction(subtask=1, function="get_weather"), SubtaskFunction(subtask=2, function="plan_outfit")]
+    subtasks = [Subtask(id=1, instruction=TASK), Subtask(id=2, instruction="Plan an outfit.", depends_on=[1])]
+    codes = {
+        f.code
+        for f in check_function_plan(
+            [f.model_dump() for f in (producer, consumer)],
+            [p.model_dump() for p in plan],
+            [s.model_dump() for s in subtasks],
+        )
+        if f.severity == "error"
+    }
+    assert "data_flow_unwired" in codes and len(codes) > 1  # the schema itself is reported as well
