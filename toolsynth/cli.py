@@ -1,4 +1,4 @@
-"""`toolsynth` command line: synth, validate, eval, optimize."""
+"""`toolsynth` command line: synth, export, validate, eval, optimize."""
 
 from __future__ import annotations
 
@@ -38,6 +38,34 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--timeout", type=float, help="seconds per LM request")
     g.add_argument("--no-cache", action="store_true", help="bypass DSPy's LM response cache")
+
+
+_FORMATS = ("openai", "hf", "sharegpt", "glm4")
+
+
+def _export_formats(text: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+    unknown = [name for name in names if name not in _FORMATS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"{', '.join(unknown) or text!r}: choose from {', '.join(_FORMATS)}")
+    return names
+
+
+def _export(args: argparse.Namespace) -> int:
+    from toolsynth.exports import ExportError, ExportOptions, export_samples, samples_file
+    from toolsynth.records import InputError
+    from toolsynth.store import StoreError, dumps
+
+    options = ExportOptions(json_columns=args.json_columns, call_ids=args.call_ids, single_call=args.single_call)
+    try:
+        report = export_samples(samples_file(args.source), args.format, args.output, options)
+    except (ExportError, InputError, StoreError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for problem in report.unreadable:
+        print(f"error: {problem}", file=sys.stderr)
+    print(dumps(report.to_json()) if args.json else report.summary())
+    return EXIT_OK
 
 
 def _per_role(cast: type[float] | type[int]) -> Any:
@@ -99,8 +127,39 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--retry-rejected", action="store_true", help="run rejected seeds again (finished steps reused)")
     synth.add_argument("--skip-bad", action="store_true", help="reject unreadable records and go on")
     synth.add_argument("--quiet", action="store_true", help="no progress output")
+    synth.add_argument(
+        "--export",
+        type=_export_formats,
+        default=(),
+        metavar="F[,F...]",
+        help="at the end of every run, rewrite these exports of samples.jsonl into OUTDIR/exports/ "
+        "(openai, hf, sharegpt, glm4; default options: see `toolsynth export --help`)",
+    )
     _add_model_options(synth)
     _add_program_options(synth)
+
+    export = sub.add_parser("export", help="write samples in a training framework's format")
+    export.add_argument("source", type=Path, help="a samples.jsonl, or a run's output directory (its samples.jsonl)")
+    export.add_argument("--format", required=True, choices=list(_FORMATS), help="the format to write")
+    export.add_argument("-o", "--output", type=Path, required=True, help="the export file (.jsonl)")
+    export.add_argument(
+        "--json-columns",
+        action="store_true",
+        help="hf: messages, tools and meta as JSON text, so every row has one Arrow schema in every datasets version",
+    )
+    export.add_argument(
+        "--call-ids",
+        choices=["keep", "mistral"],
+        default="keep",
+        help="hf: mistral = call ids rewritten as 9 alphanumeric characters (deterministic; call and result match)",
+    )
+    export.add_argument(
+        "--single-call",
+        choices=["split", "drop"],
+        help="hf, sharegpt, glm4: parallel calls split into consecutive single calls, or their rows dropped "
+        "(glm4 always has one call per turn: split unless drop)",
+    )
+    export.add_argument("--json", action="store_true", help="print the counts as one JSON object")
 
     validate = sub.add_parser("validate", help="check any tool-calling dataset (OpenAI or ShareGPT rows)")
     validate.add_argument("file", type=Path)
@@ -119,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "synth":
             return _synth(args)
+        if args.command == "export":
+            return _export(args)
         if args.command == "validate":
             from toolsynth.validate_cmd import validate_command
 
@@ -213,6 +274,7 @@ def _synth(args: argparse.Namespace) -> int:
         retry_rejected=args.retry_rejected,
         quiet=args.quiet,
         retry=RetryPolicy(retries=args.retries),
+        exports=args.export,
     )
     try:
         manifest = run(
@@ -232,7 +294,16 @@ def _synth(args: argparse.Namespace) -> int:
         f"{counts['inputs']} seeds → {counts['accepted']} samples, {counts['rejected']} rejections "
         f"in {args.output}/ (samples.jsonl, rejected.jsonl, manifest.json)"
     )
-    return EXIT_OK
+    return _print_exports(manifest.get("exports", []))
+
+
+def _print_exports(reports: list[dict[str, Any]]) -> int:
+    """Each export's counts on stdout, or why it was not written on stderr (then the status is 2)."""
+    from toolsynth.exports import summary_line
+
+    for report in reports:
+        print(summary_line(report), file=sys.stderr if "error" in report else sys.stdout)
+    return EXIT_USAGE if any("error" in report for report in reports) else EXIT_OK
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import dspy
 
 from toolsynth import __version__
 from toolsynth.execution import CallLimit, FailureBreaker, RetryPolicy, UsageMeter, running_with
+from toolsynth.exports import export_run
 from toolsynth.outputs import without_lone_surrogates
 from toolsynth.programs.button import ButtonProgram, ButtonResult
 from toolsynth.readers import Seed, SeedError
@@ -84,6 +85,8 @@ class RunOptions:
     retry_rejected: bool = False
     quiet: bool = False
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    exports: tuple[str, ...] = ()
+    """Export formats rewritten from the store into `OUTDIR/exports/` at the end of every run (`toolsynth.exports`)."""
 
 
 @dataclass
@@ -157,7 +160,9 @@ def run(
             # After a storage failure this is best effort: the error that stopped the run is the one reported.
             with contextlib.suppress(StoreError) if status == "failed" else contextlib.nullcontext():
                 views.rebuild(store)  # input order, and exactly what the store holds
+                exports = export_run(out, options.exports)  # from the view just rebuilt, so in step with the store
                 manifest = _manifest(store, description, digest, meter, progress, status, error)
+                manifest["exports"] = exports
                 store.record_run({"status": status, "usage": manifest["usage"]["total"], "error": error})
                 manifest["runs"] = store.runs()
                 write_json_atomic(out / "manifest.json", manifest)
