@@ -16,8 +16,10 @@ def blocks(language: str) -> list[str]:
 def test_first_two_commands_are_install_and_run_then_install_and_test() -> None:
     first, second = blocks("bash")[:2]
     install = 'python3 -m venv .venv && . .venv/bin/activate && pip install -e ".[dev]"'
+    consumers = "pip install --no-deps -r tests/exports/consumers-no-deps.txt"  # they pull torch otherwise
     assert first.strip() == f"{install} && toolsynth synth examples/seeds.jsonl -o out"
-    assert second.strip() == f"{install} && pytest"
+    assert second.strip() == f"{install} && {consumers} && pytest"
+    assert (ROOT / "tests" / "exports" / "consumers-no-deps.txt").is_file()
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert second.strip() in ci
 
