@@ -13,6 +13,7 @@ once, by the public helpers (``read_subtasks``, ``collect_calls``, ``assign_call
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -359,6 +360,22 @@ def _parallel_groups(subtasks: list[Subtask], served: dict[int, Call]) -> list[F
     return findings
 
 
+def _repeated(calls: list[Call]) -> list[Finding]:
+    """A composite task serves each subtask with one call: the same function with the same arguments again
+    teaches a model to repeat itself (and to book or send twice)."""
+    first: dict[tuple[str, str], Call] = {}
+    findings = []
+    for call in calls:
+        if call.arguments is None:
+            continue  # unreadable arguments are the call checks' finding
+        earlier = first.setdefault((call.name, json.dumps(call.arguments, sort_keys=True)), call)
+        if earlier is not call:
+            findings.append(
+                error("call_repeated", call.path, f"repeats the call at {earlier.path}: same function, same arguments")
+            )
+    return findings
+
+
 def final_answer(messages: list[Any]) -> str | None:
     """The text of the final answer: the last message, when it is an assistant's text without calls."""
     last = messages[-1] if messages else None
@@ -400,7 +417,7 @@ def check_composition(messages: Any, meta: Any, tools: Any = None) -> list[Findi
                 )
     calls = collect_calls(messages)
     served = assign_calls(subtasks, calls)
-    findings += _unserved(subtasks, served) + _order_and_flow(subtasks, served)
+    findings += _unserved(subtasks, served) + _order_and_flow(subtasks, served) + _repeated(calls)
     if meta.get("strategy") == "parallel_then_sequential":
         findings += _parallel_groups(subtasks, served)
     return findings + _final_answer_findings(messages, calls)

@@ -123,6 +123,7 @@ REGISTERED: tuple[Code, ...] = (
         "composition",
         "error",
         "meta_invalid",
+        "call_repeated",
         "subtask_function_unknown",
         "subtask_not_served",
         "dependency_order_violated",

@@ -60,6 +60,19 @@ def test_subtask_not_served() -> None:
     assert ("subtask_not_served", "error", "meta.subtasks[1]") in check(row)
 
 
+def test_the_same_call_repeated_is_an_error_another_city_is_not() -> None:
+    row = sequential_row()
+    again = [assistant_calls(call("call_9", "get_weather", {"city": "Paris"})), result("call_9", "get_weather", {})]
+    row["messages"][4:4] = again  # the weather call once more, before the packing call
+    assert ("call_repeated", "error", "messages[4].tool_calls[0]") in check(row)
+    other = sequential_row()
+    other["messages"][4:4] = [
+        assistant_calls(call("call_9", "get_weather", {"city": "Lyon"})),
+        result("call_9", "get_weather", {"city": "Lyon", "temperature_c": 18}),
+    ]
+    assert "call_repeated" not in {code for code, _, _ in check(other)}
+
+
 def test_subtask_function_unknown() -> None:
     row = sequential_row()
     row["meta"]["subtasks"][1]["function"] = "book_flight"
