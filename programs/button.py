@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import random
+from dataclasses import dataclass, field
 from typing import Any
 
 import dspy
 
 from toolsynth import __version__
+from toolsynth.behaviours import DEFAULT_MIX, Behaviour, draw_behaviour, format_mix, parse_mix
+from toolsynth.distractor_pool import DISTRACTOR_POOL
 from toolsynth.language import detect_language, language_name
 from toolsynth.lm import DEMO_MODEL_NAME
 from toolsynth.programs.compose_parallel import ComposeParallelThenSequentialStage, parallel_then_sequential_task
@@ -27,13 +30,14 @@ from toolsynth.programs.expand_scenario import ExpandScenarioStage
 from toolsynth.programs.extract_scenario import ExtractScenarioStage
 from toolsynth.programs.generate_atomic_task import GenerateAtomicTaskStage
 from toolsynth.programs.generate_functions import GenerateFunctionsStage
+from toolsynth.programs.generate_near_misses import GenerateNearMissesStage
 from toolsynth.programs.judge_composition import JudgeCompositionStage
 from toolsynth.programs.judge_sample import JudgeSampleStage
 from toolsynth.programs.stage import Revision, Stage, StageRejected, run_sync
 from toolsynth.readers import render_transcript
 from toolsynth.sampling import Sampling, sampling_for
 from toolsynth.stages import StageName
-from toolsynth.types import CompositeTask, Rejection, Sample, SubtaskFunction
+from toolsynth.types import CompositeTask, FunctionSpec, Rejection, Sample, SubtaskFunction
 from toolsynth.validators.findings import as_feedback, codes, error, errors
 from toolsynth.validators.sample import check_sample
 
@@ -48,6 +52,21 @@ class ButtonResult(dspy.Prediction):
     rejections: list[Rejection]
 
 
+@dataclass
+class Plan:
+    """One branch (scenario × task) after its functions are written: what its conversation starts from."""
+
+    key: str
+    source_id: str
+    code: str
+    behaviour: Behaviour
+    composite: CompositeTask
+    functions: list[FunctionSpec]
+    near_misses: list[tuple[FunctionSpec, str]]
+    """(near-miss, the needed function it resembles)."""
+    meta: dict[str, Any]
+
+
 class ButtonProgram(dspy.Module):
     """The BUTTON recipe as one DSPy program.
 
@@ -58,6 +77,12 @@ class ButtonProgram(dspy.Module):
     assistant, user, tool, judge or generator roles their own `dspy.LM`, `sampling` their temperature and
     max_tokens (`toolsynth.sampling`), `compose_rounds` how often a composite the judge finds infeasible is
     composed again with the judge's reasons as feedback.
+
+    What the data teaches: `mix` the share of each behaviour (`toolsynth.behaviours`: call, clarify, no_call,
+    missing_function, follow_up; `"call=0.6,clarify=0.4"` or a mapping), drawn per task with `seed`;
+    `distractors` how many functions a sample offers besides the ones it needs (about half near-misses written
+    by the `GenerateNearMisses` stage, the rest unrelated: functions of the seed's other branches, then
+    `distractor_pool`), shuffled with `seed`.
 
     A sample's language is the forced `language` if any, else the seed's own (`language=` of a call), else
     the one detected from the seed's natural-language text (never from its function calls or results).
@@ -78,10 +103,19 @@ class ButtonProgram(dspy.Module):
         judge_samples: bool = False,
         sampling: dict[str, Sampling] | None = None,
         compose_rounds: int = 2,
+        mix: str | dict[str, float] = DEFAULT_MIX,
+        distractors: int = 0,
+        distractor_pool: tuple[FunctionSpec, ...] | list[FunctionSpec] = DISTRACTOR_POOL,
     ) -> None:
         super().__init__()
         if not 0.0 <= parallel_ratio <= 1.0:
             raise ValueError(f"parallel_ratio must be within [0, 1], got {parallel_ratio}")
+        if distractors < 0:
+            raise ValueError(f"distractors must be >= 0, got {distractors}")
+        self.mix = parse_mix(mix)
+        self.distractors = distractors
+        self.distractor_pool = list(distractor_pool)
+        self.generate_near_misses = GenerateNearMissesStage(max_attempts)
         self.extract_scenario = ExtractScenarioStage(max_attempts)
         self.expand_scenario = ExpandScenarioStage(max_attempts)
         self.generate_atomic_task = GenerateAtomicTaskStage(max_attempts)
@@ -116,6 +150,9 @@ class ButtonProgram(dspy.Module):
             "system_prompt": self.conversation.system_prompt,
             "judge_samples": self.judge_samples,
             "compose_rounds": self.compose_rounds,
+            "mix": format_mix(self.mix),
+            "distractors": self.distractors,
+            "distractor_pool": sorted(f.name for f in self.distractor_pool),
             "sampling": {role: s.request_kwargs() for role, s in sorted(self.sampling.items())},
         }
 
@@ -137,6 +174,7 @@ class ButtonProgram(dspy.Module):
             self.compose_parallel,
             self.judge_composition,
             self.generate_functions,
+            self.generate_near_misses,
             c.user,
             c.assistant,
             c.tool,
@@ -171,15 +209,20 @@ class ButtonProgram(dspy.Module):
         except StageRejected as rejected:
             result.rejections.append(_rejection(source_id, source_id, rejected, {"language": code}))
             return result
-        branches = await asyncio.gather(
+        planned = await asyncio.gather(
             *(self._scenario(source_id, f"{source_id}-s{i}", s, code) for i, s in enumerate(scenarios))
         )
-        for branch in branches:
-            result.samples += branch.samples
-            result.rejections += branch.rejections
+        plans = [p for branch in planned for p in branch if isinstance(p, Plan)]
+        result.rejections += [p for branch in planned for p in branch if isinstance(p, Rejection)]
+        outcomes = await asyncio.gather(*(self._converse(plan, plans) for plan in plans))
+        for outcome in outcomes:
+            if isinstance(outcome, Sample):
+                result.samples.append(outcome)
+            else:
+                result.rejections.append(outcome)
         return result
 
-    async def _scenario(self, source_id: str, key: str, scenario: str, code: str) -> ButtonResult:
+    async def _scenario(self, source_id: str, key: str, scenario: str, code: str) -> list[Plan | Rejection]:
         try:
             tasks = (
                 await self.generate_atomic_task.run(
@@ -187,24 +230,21 @@ class ButtonProgram(dspy.Module):
                 )
             ).tasks[: self.tasks_per_scenario]
         except StageRejected as rejected:
-            return ButtonResult(rejections=[_rejection(key, source_id, rejected, {"scenario": scenario})])
-        outcomes = await asyncio.gather(
-            *(self._task(source_id, f"{key}-t{i}", scenario, t, code) for i, t in enumerate(tasks))
+            return [_rejection(key, source_id, rejected, {"scenario": scenario})]
+        return list(
+            await asyncio.gather(
+                *(self._plan(source_id, f"{key}-t{i}", scenario, t, code) for i, t in enumerate(tasks))
+            )
         )
-        out = ButtonResult()
-        for outcome in outcomes:
-            if isinstance(outcome, Sample):
-                out.samples.append(outcome)
-            else:
-                out.rejections.append(outcome)
-        return out
 
     def strategy_for(self, key: str) -> str:
         parallel = random.Random(f"{self.seed}|{key}").random() < self.parallel_ratio
         return "parallel_then_sequential" if parallel else "sequential"
 
-    async def _task(self, source_id: str, key: str, scenario: str, task: str, code: str) -> Sample | Rejection:
-        meta: dict[str, Any] = {"scenario": scenario, "atomic_task": task, "language": code}
+    async def _plan(self, source_id: str, key: str, scenario: str, task: str, code: str) -> Plan | Rejection:
+        """Compose, judge and write the functions of one task; with distractors, their near-misses too."""
+        behaviour = draw_behaviour(self.mix, self.seed, key)
+        meta: dict[str, Any] = {"scenario": scenario, "atomic_task": task, "language": code, "behaviour": behaviour}
         try:
             composite, verdict = await self._feasible_composite(key, task, code)
             meta.update(composite_task=composite.instruction, strategy=composite.strategy)
@@ -214,18 +254,55 @@ class ButtonProgram(dspy.Module):
                 f"{key}/functions", composite_instruction=composite.instruction, subtasks=composite.subtasks
             )
             meta["subtasks"] = _subtasks_meta(composite, planned.subtask_functions)
-            messages = await self.conversation.run(key, composite, planned.functions, language_name(code))
+            meta["judge"] = verdict.reasons
+            near_misses: list[tuple[FunctionSpec, str]] = []
+            count = self.near_miss_count(behaviour)
+            if count:
+                near = await self.generate_near_misses.run(
+                    f"{key}/near_misses", functions=planned.functions, count=count
+                )
+                near_misses = list(zip(near.near_misses, near.resembles, strict=False))[:count]
         except StageRejected as rejected:
             return _rejection(key, source_id, rejected, meta)
-        meta["judge"] = verdict.reasons
+        return Plan(key, source_id, code, behaviour, composite, list(planned.functions), near_misses, meta)
+
+    def near_miss_count(self, behaviour: str) -> int:
+        """Near-misses among a sample's distractors: half of them, rounded up (a no_call sample offers at least
+        two distractors, so that its assistant has tools it must not use)."""
+        total = max(self.distractors, 2) if behaviour == "no_call" else self.distractors
+        return (total + 1) // 2 if self.distractors else 0
+
+    async def _converse(self, plan: Plan, siblings: list[Plan]) -> Sample | Rejection:
+        key, meta = plan.key, dict(plan.meta)
+        shaped = shape_behaviour(plan, self.seed)
+        meta.update(shaped.meta())
+        offered = [f for f in plan.functions if f.name not in shaped.missing] if shaped.behaviour != "no_call" else []
+        distractors = self._distractors(plan, siblings, shaped.behaviour)
+        meta["distractors"] = [
+            {"name": f.name, "kind": kind, **({"resembles": like} if like else {})} for f, kind, like in distractors
+        ]
+        tools = offered + [f for f, _, _ in distractors]
+        random.Random(f"{self.seed}|{key}|tools").shuffle(tools)
+        try:
+            messages = await self.conversation.run(
+                key,
+                plan.composite,
+                tools,
+                language_name(plan.code),
+                request=shaped.request,
+                withheld=shaped.withheld,
+                follow_up=shaped.follow_up,
+            )
+        except StageRejected as rejected:
+            return _rejection(key, plan.source_id, rejected, meta)
         meta["provenance"] = self.provenance()
-        sample = Sample(id=key, source_id=source_id, messages=messages, functions=planned.functions, meta=meta)
+        sample = Sample(id=key, source_id=plan.source_id, messages=messages, functions=tools, meta=meta)
         row = sample.to_openai()
         findings = errors(check_sample(row))
         if findings:
             return Rejection(
                 id=key,
-                source_id=source_id,
+                source_id=plan.source_id,
                 stage=StageName.VALIDATE,
                 codes=codes(findings),
                 message=as_feedback(findings, limit=6),
@@ -235,8 +312,34 @@ class ButtonProgram(dspy.Module):
             return await self._judge(sample, row)
         return sample
 
+    def _distractors(self, plan: Plan, siblings: list[Plan], behaviour: str) -> list[tuple[FunctionSpec, str, str]]:
+        """(function, kind, the function it resembles or "") for one sample: its near-misses, then unrelated
+        functions from the seed's other branches and the pool, none sharing a name with a needed function."""
+        total = max(self.distractors, 2) if behaviour == "no_call" else self.distractors
+        taken = {f.name for f in plan.functions}
+        out: list[tuple[FunctionSpec, str, str]] = []
+        for near, like in plan.near_misses:
+            if near.name not in taken and len(out) < total:
+                out.append((near, "near_miss", like))
+                taken.add(near.name)
+        rng = random.Random(f"{self.seed}|{plan.key}|distractors")
+        others = sorted({f.name: f for p in siblings if p is not plan for f in p.functions}.values(), key=_name)
+        rng.shuffle(others)
+        pool = list(self.distractor_pool)
+        rng.shuffle(pool)
+        for f in others + pool:
+            if len(out) >= total:
+                break
+            if f.name not in taken:
+                out.append((f, "unrelated", ""))
+                taken.add(f.name)
+        return out
+
     async def _judge(self, sample: Sample, row: dict[str, Any]) -> Sample | Rejection:
-        """The optional semantic gate; its verdict is kept on the sample or the rejection."""
+        """The optional semantic gate; its verdict is kept on the sample or the rejection. Samples that leave
+        the task undone by design (no_call, missing_function) are not judged on completing it."""
+        if sample.meta.get("behaviour") in ("no_call", "missing_function"):
+            return sample
         try:
             assessment = await self.judge_sample.run(
                 f"{sample.id}/judge_sample",
@@ -283,6 +386,87 @@ class ButtonProgram(dspy.Module):
         prediction = await stage.run(f"{key}/compose{step}", revise=revise, task=task, language=language_name(code))
         build = sequential_task if stage is self.compose_sequential else parallel_then_sequential_task
         return build(task, prediction), stage.dump(prediction)
+
+
+def _name(f: FunctionSpec) -> str:
+    return f.name
+
+
+@dataclass
+class Shaped:
+    """A plan's behaviour made concrete: the user's first request, the value it withholds, its follow-up, the
+    functions withheld from the tools, and what `meta` records of it."""
+
+    behaviour: Behaviour
+    request: str
+    withheld: str = ""
+    follow_up: str = ""
+    missing: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def meta(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"behaviour": self.behaviour, **self.extra}
+        if self.missing:
+            out["missing_functions"] = list(self.missing)
+        if self.follow_up:
+            out["follow_up"] = self.follow_up
+        return out
+
+
+def shape_behaviour(plan: Plan, seed: int) -> Shaped:
+    """The plan's behaviour, made concrete from its subtasks and functions. A behaviour the plan cannot carry
+    becomes the nearest one it can: clarify with no plain required value to withhold becomes call;
+    missing_function that would leave nothing to call becomes no_call."""
+    composite, behaviour = plan.composite, plan.behaviour
+    rng = random.Random(f"{seed}|{plan.key}|shape")
+    served = {s["id"]: s.get("function") for s in plan.meta.get("subtasks", [])}
+    specs = {f.name: f for f in plan.functions}
+    if behaviour == "clarify":
+        first = next((s for s in composite.subtasks if not s.depends_on and served.get(s.id) in specs), None)
+        function = specs[str(served[first.id])] if first is not None else None
+        options = withholdable(function) if function is not None else []
+        if function is None or not options:
+            return Shaped("call", composite.instruction)
+        name, description = rng.choice(options)
+        return Shaped(
+            "clarify",
+            composite.instruction,
+            withheld=f"{name} ({description})" if description else name,
+            extra={"clarify": {"parameter": name, "function": function.name}},
+        )
+    if behaviour == "missing_function":
+        for s in reversed(composite.subtasks):
+            fn = served.get(s.id)
+            if fn is None:
+                continue
+            blocked = {s.id}
+            for t in composite.subtasks:
+                if any(d in blocked for d in t.depends_on) or served.get(t.id) == fn:
+                    blocked.add(t.id)
+            if any(served.get(t.id) is not None and t.id not in blocked for t in composite.subtasks):
+                return Shaped("missing_function", composite.instruction, missing=(fn,))
+        return Shaped("no_call", composite.instruction)
+    if behaviour == "follow_up" and len(composite.subtasks) >= 2:
+        *first_steps, last = composite.subtasks
+        request = " ".join(s.instruction.strip() for s in first_steps)
+        return Shaped("follow_up", request, follow_up=last.instruction.strip())
+    if behaviour == "follow_up":
+        return Shaped("call", composite.instruction)
+    return Shaped(behaviour, composite.instruction)
+
+
+def withholdable(function: FunctionSpec) -> list[tuple[str, str]]:
+    """(name, description) of the required parameters of plain type (string, number, integer) a user could
+    leave out of a request and give when asked."""
+    raw_properties, raw_required = function.parameters.get("properties"), function.parameters.get("required")
+    properties: dict[str, Any] = raw_properties if isinstance(raw_properties, dict) else {}
+    required: list[Any] = raw_required if isinstance(raw_required, list) else []
+    out = []
+    for name in required:
+        schema = properties.get(name)
+        if isinstance(schema, dict) and schema.get("type") in ("string", "number", "integer") and "enum" not in schema:
+            out.append((str(name), str(schema.get("description") or "")))
+    return out
 
 
 def _subtasks_meta(composite: CompositeTask, plan: list[SubtaskFunction]) -> list[dict[str, Any]]:

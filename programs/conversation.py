@@ -1,6 +1,7 @@
 """Stage 7: the multi-agent conversation — user ⇄ assistant ⇄ tool — for one composite task.
 
-The user agent knows only the composite task; the assistant sees only the conversation and the tools
+The user agent knows only the request (the composite task, or its first steps when the last is a follow-up), the
+detail it withholds and its follow-up request, if any; the assistant sees only the conversation and the tools
 (never the plan or subtasks); each tool call is answered by the tool agent, which sees the function
 with its `returns` schema and this conversation's earlier results. The conversation ends when the user
 agent is satisfied after an assistant answer, or is rejected at the turn limit.
@@ -40,8 +41,23 @@ class Conversation(dspy.Module):
         self.system_prompt = system_prompt
 
     async def run(
-        self, key: str, composite: CompositeTask, functions: list[FunctionSpec], language: str
+        self,
+        key: str,
+        composite: CompositeTask,
+        functions: list[FunctionSpec],
+        language: str,
+        *,
+        request: str | None = None,
+        withheld: str = "",
+        follow_up: str = "",
     ) -> list[Message]:
+        """The conversation over the offered `functions`. The user asks for `request` (default: the composite
+        instruction), leaving out `withheld`, and makes `follow_up` as a second request after the first answer."""
+        user_inputs: dict[str, str] = {
+            "composite_task": request if request is not None else composite.instruction,
+            "withheld": withheld,
+            "follow_up": follow_up,
+        }
         tools = [f.to_openai_tool() for f in functions]
         by_name = {f.name: f for f in functions}
         names = {"tool_names": list(by_name)}
@@ -51,7 +67,7 @@ class Conversation(dspy.Module):
             return [m.to_openai() for m in messages[1:]]
 
         opening = await self.user.run(
-            f"{key}/user/0", check_with=names, composite_task=composite.instruction, conversation=[], language=language
+            f"{key}/user/0", check_with=names, **user_inputs, conversation=[], language=language
         )
         messages.append(Message(role="user", content=opening.message))
         for turn in range(1, self.max_turns + 1):
@@ -67,16 +83,16 @@ class Conversation(dspy.Module):
                 messages.extend(await self._answer_calls(key, turn, calls, by_name, messages))
                 continue
             messages.append(Message(role="assistant", content=prediction.content))
-            follow_up = await self.user.run(
+            reply = await self.user.run(
                 f"{key}/user/{turn}",
                 check_with=names,
-                composite_task=composite.instruction,
+                **user_inputs,
                 conversation=shown(),
                 language=language,
             )
-            if follow_up.task_complete:
+            if reply.task_complete:
                 return messages
-            messages.append(Message(role="user", content=follow_up.message))
+            messages.append(Message(role="user", content=reply.message))
         raise StageRejected(
             StageName.CONVERSATION,
             ["max_turns_reached"],

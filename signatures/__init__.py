@@ -7,6 +7,7 @@ from toolsynth.signatures.expand_scenario import ExpandScenario
 from toolsynth.signatures.extract_scenario import ExtractScenario
 from toolsynth.signatures.generate_atomic_task import GenerateAtomicTask
 from toolsynth.signatures.generate_functions import GenerateFunctions
+from toolsynth.signatures.generate_near_misses import GenerateNearMisses
 from toolsynth.signatures.judge_composition import JudgeComposition
 from toolsynth.signatures.judge_sample import JudgeSample
 from toolsynth.signatures.simulate_tool import SimulateTool
@@ -20,6 +21,7 @@ __all__ = [
     "ExtractScenario",
     "GenerateAtomicTask",
     "GenerateFunctions",
+    "GenerateNearMisses",
     "JudgeComposition",
     "JudgeSample",
     "SimulateTool",

@@ -111,7 +111,12 @@ def test_judge_composition(demo: dspy.LM) -> None:
 
 def test_conversation_agents(demo: dspy.LM) -> None:
     opening = run(
-        SimulateUserStage(), composite_task=f"Please {TASK[0].lower()}{TASK[1:]}", conversation=[], language="English"
+        SimulateUserStage(),
+        composite_task=f"Please {TASK[0].lower()}{TASK[1:]}",
+        withheld="",
+        follow_up="",
+        conversation=[],
+        language="English",
     )
     assert opening.message and opening.task_complete is False
     tools = [WEATHER.to_openai_tool()]

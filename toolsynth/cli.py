@@ -83,7 +83,25 @@ def _per_role(cast: type[float] | type[int]) -> Any:
     return parse
 
 
+def _mix(text: str) -> str:
+    from toolsynth.behaviours import format_mix, parse_mix
+
+    try:
+        return format_mix(parse_mix(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
 def _add_program_options(p: argparse.ArgumentParser) -> None:
+    from toolsynth.behaviours import DEFAULT_MIX
+
     g = p.add_argument_group("program")
     g.add_argument("--program", type=Path, help="a saved (optimized) program JSON to load")
     g.add_argument("--seed", type=int, default=0, help="seed for the program's choices and the demo model")
@@ -97,6 +115,18 @@ def _add_program_options(p: argparse.ArgumentParser) -> None:
         type=float,
         default=0.5,
         help="share of parallel-then-sequential compositions (the rest are sequential)",
+    )
+    g.add_argument(
+        "--mix",
+        type=_mix,
+        default=DEFAULT_MIX,
+        help=f"behaviour shares per task: call, clarify, no_call, missing_function, follow_up (default: {DEFAULT_MIX})",
+    )
+    g.add_argument(
+        "--distractors",
+        type=_count,
+        default=0,
+        help="functions offered besides the needed ones: about half near-misses, the rest unrelated (default: 0)",
     )
     g.add_argument("--max-turns", type=int, default=8, help="assistant turns per conversation")
     g.add_argument("--max-attempts", type=int, default=3, help="attempts per stage, repairs included")
@@ -224,6 +254,8 @@ def build_program(args: argparse.Namespace, lms: dict[str, Any]) -> Any:
         role_lms={role: lm for role, lm in lms.items() if role != "generator"},
         judge_samples=args.judge,
         compose_rounds=args.compose_rounds,
+        mix=args.mix,
+        distractors=args.distractors,
     )
     if args.program is not None:
         program.load(str(args.program))

@@ -28,6 +28,7 @@ from dspy.lm15 import Message as LMMessage
 from dspy.lm15 import Response, TextPart, Usage
 
 from toolsynth.demo_domains import DOMAINS, Capability, Domain, Lang, Reasoning, Result, seeded
+from toolsynth.demo_domains.base import _t
 from toolsynth.language import CJK as _CJK
 from toolsynth.lm import DEMO_MODEL_NAME
 from toolsynth.signatures import (
@@ -38,6 +39,7 @@ from toolsynth.signatures import (
     ExtractScenario,
     GenerateAtomicTask,
     GenerateFunctions,
+    GenerateNearMisses,
     JudgeComposition,
     JudgeSample,
     SimulateTool,
@@ -263,20 +265,30 @@ def _messages(inputs: Inputs) -> list[dict[str, Any]]:
     return [m for m in conv if isinstance(m, dict)] if isinstance(conv, list) else []
 
 
+def _withhold(task: str, withheld: str, lang: Lang) -> str:
+    """The task with the value of the parameter `withheld` names ("city (City name)") replaced by a vague phrase;
+    the task unchanged when the demo cannot find that value exactly once."""
+    name = withheld.split(" (", 1)[0].strip()
+    for domain in DOMAINS:
+        for cap in domain.capabilities:
+            if name not in cap.slots:
+                continue
+            for values in cap.find(task, lang):
+                shown = cap.slots[name].render(values[name], lang)
+                if task.count(shown) == 1:
+                    return task.replace(shown, _VAGUE[lang])
+    return task
+
+
 def _simulate_user(inputs: Inputs, seed: int) -> dict[str, Any]:
     task = str(inputs["composite_task"])
     lang = _language_asked(inputs, task)
     conversation = _messages(inputs)
+    follow_up = str(inputs["follow_up"] or "").strip()
     if not conversation:
         rng = seeded(seed, "user", task)
-        opening = task
-        matched = _match_capability(task, lang)
-        if matched and matched[2] and rng.random() < 0.3:
-            cap, values = matched[1], matched[2]
-            slot = rng.choice(sorted(values))
-            shown = cap.slots[slot].render(values[slot], lang)
-            if task.count(shown) == 1:
-                opening = task.replace(shown, _VAGUE[lang])
+        withheld = str(inputs["withheld"] or "").strip()
+        opening = _withhold(task, withheld, lang) if withheld else task
         greeting = rng.choice(["你好！", "您好，"] if lang == "zh" else ["Hi! ", "Hello! ", ""])
         return {"message": greeting + opening, "task_complete": False}
     last = conversation[-1]
@@ -288,6 +300,11 @@ def _simulate_user(inputs: Inputs, seed: int) -> dict[str, Any]:
             return {"message": f"是{value}。" if lang == "zh" else f"It's {value}.", "task_complete": False}
         return {"message": task, "task_complete": False}
     if last.get("role") == "assistant" and content and not last.get("tool_calls"):
+        asked = " ".join(str(m.get("content") or "") for m in conversation if m.get("role") == "user")
+        body = follow_up[:1].lower() + follow_up[1:] if lang == "en" else follow_up
+        if follow_up and body not in asked:
+            leads = ["接下来，", "好的，那么"] if lang == "zh" else ["Great, now ", "Thanks. Next, ", "OK, and now "]
+            return {"message": seeded(seed, "follow_up", follow_up).choice(leads) + body, "task_complete": False}
         return {
             "message": "谢谢，这正是我需要的！" if lang == "zh" else "Thanks, that's all I needed!",
             "task_complete": True,
@@ -354,12 +371,14 @@ def _assistant(inputs: Inputs, seed: int) -> dict[str, Any]:
     pending: list[dict[str, Any]] = []
     waiting = False
     usable = False
+    offered: list[dict[str, Any]] = []
     for tool in tools:
         fn = tool.get("function", tool) if isinstance(tool, dict) else {}
+        offered.append(fn)
         cap = _CAPABILITIES.get(str(fn.get("name")))
         if cap is None:
             continue
-        instances = cap.find(text, lang) if cap.slots else ([{}] if cap.clause[lang].lower() in text.lower() else [])
+        instances = _instances(cap, text, lang)
         props = (fn.get("parameters") or {}).get("properties", {})
         for values in instances:
             usable = True
@@ -374,21 +393,49 @@ def _assistant(inputs: Inputs, seed: int) -> dict[str, Any]:
                 pending.append({"name": cap.name, "arguments": args})
     if pending:
         return {"content": "", "tool_calls": pending}
-    if not usable or (waiting and not done):
-        sorry = (
-            "抱歉，我现有的工具无法完成这个请求。"
-            if lang == "zh"
-            else "I'm sorry, I can't do that with the tools I have."
-        )
-        return {"content": sorry, "tool_calls": []}
-    parts = [_CAPABILITIES[d.name].summarize(d.arguments, d.result, lang) for d in done if d.name in _CAPABILITIES]
+    names = {str(fn.get("name")) for fn in offered}
+    cannot = [
+        cap.render(values, lang)
+        for cap in _CAPABILITIES.values()
+        if cap.name not in names
+        for values in _instances(cap, text, lang)
+    ]
     reasoning = _match_reasoning(text, lang)
+    if not usable or (waiting and not done):
+        if reasoning is not None:
+            cannot.append(reasoning[1].clause[lang])
+        return {"content": _cannot_text(cannot, offered, lang), "tool_calls": []}
+    parts = [_CAPABILITIES[d.name].summarize(d.arguments, d.result, lang) for d in done if d.name in _CAPABILITIES]
     if reasoning is not None:
         first, rule = reasoning
         inputs_for_rule = [d.result for d in done if d.name == first]
         if len(inputs_for_rule) >= 2:
             parts.append(rule.conclude(inputs_for_rule[-2:], lang))
+        elif first not in names:
+            cannot.append(rule.clause[lang])
+    if cannot:
+        parts.append(_cannot_text(cannot, [], lang))
     return {"content": (" " if lang == "en" else "").join(parts), "tool_calls": []}
+
+
+def _instances(cap: Capability, text: str, lang: Lang) -> list[dict[str, str]]:
+    """The capability's clause in `text`, as slot values (one empty set for a clause without slots)."""
+    if cap.slots:
+        return cap.find(text, lang)
+    return [{}] if cap.clause[lang].lower() in text.lower() else []
+
+
+def _cannot_text(cannot: list[str], offered: list[dict[str, Any]], lang: Lang) -> str:
+    """What the assistant cannot do with its tools and, when it did nothing, what its tools can do."""
+    what = (
+        ("、".join(cannot) if lang == "zh" else " or ".join(cannot)) if cannot else _t(lang, "do that", "完成这个请求")
+    )
+    text = f"抱歉，我现有的工具无法{what}。" if lang == "zh" else f"I'm sorry, I can't {what} with the tools I have."
+    uses = [str(fn.get("description") or "").rstrip(".") for fn in offered[:3] if fn.get("description")]
+    if uses:
+        joined = "; ".join(u[:1].lower() + u[1:] for u in uses)
+        text += f"我能做的是：{joined}。" if lang == "zh" else f" What I can do: {joined}."
+    return text
 
 
 def _clarifying_question(opening: str, lang: Lang) -> str:
@@ -423,6 +470,88 @@ def _simulate_tool(inputs: Inputs, seed: int) -> dict[str, Any]:
         return {"result": {"error": f"invalid arguments: {exc}"}}
 
 
+def _near_miss(fn: dict[str, Any], kind: str) -> dict[str, Any]:
+    """One near-miss of `fn`: a history over a date range, a queued batch of requests (an array of the original
+    arguments), or a scheduled run; each does another job than `fn` and returns something else."""
+    name, desc = str(fn.get("name", "function")), str(fn.get("description", "")).rstrip(".")
+    raw = fn.get("parameters")
+    params: dict[str, Any] = raw if isinstance(raw, dict) else {"type": "object", "properties": {}}
+    props: dict[str, Any] = dict(params.get("properties") or {})
+    required: list[Any] = list(params.get("required") or [])
+    lowered = desc[:1].lower() + desc[1:]
+    date = {"type": "string", "description": "Date, YYYY-MM-DD"}
+    if kind == "history":
+        return {
+            "name": f"{name}_history",
+            "description": f"Past records only, over a date range (no live or current data): {lowered}.",
+            "parameters": {
+                "type": "object",
+                "properties": {**props, "start_date": date, "end_date": date},
+                "required": [*required, "start_date", "end_date"],
+            },
+            "returns": {
+                "type": "object",
+                "properties": {
+                    "records": {"type": "array", "items": fn.get("returns") or {"type": "object"}},
+                    "count": {"type": "integer"},
+                },
+                "required": ["records", "count"],
+            },
+        }
+    if kind == "batch":
+        return {
+            "name": f"{name}_batch",
+            "description": f"Queue several requests for offline processing; returns a job id, not results: {lowered}.",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "requests": {"type": "array", "description": "The requests to queue", "items": params},
+                    "notify_email": {"type": "string", "description": "Where to send the results"},
+                },
+                "required": ["requests", "notify_email"],
+            },
+            "returns": {
+                "type": "object",
+                "properties": {"job_id": {"type": "string"}, "queued": {"type": "integer"}},
+                "required": ["job_id", "queued"],
+            },
+        }
+    return {
+        "name": f"schedule_{name}",
+        "description": f"Schedule this to run later at a set time and return a schedule id, not its result: {lowered}.",
+        "parameters": {
+            "type": "object",
+            "properties": {**props, "run_at": {"type": "string", "description": "When to run, ISO 8601 date-time"}},
+            "required": [*required, "run_at"],
+        },
+        "returns": {
+            "type": "object",
+            "properties": {"schedule_id": {"type": "string"}, "run_at": {"type": "string"}},
+            "required": ["schedule_id", "run_at"],
+        },
+    }
+
+
+def _near_misses(inputs: Inputs, seed: int) -> dict[str, Any]:
+    given = [f for f in inputs["functions"] or [] if isinstance(f, dict) and f.get("name")]
+    count = max(1, int(inputs["count"] or 1))
+    kinds = ["history", "batch", "schedule"]
+    seeded(seed, "near", json.dumps([f.get("name") for f in given])).shuffle(kinds)
+    taken = {str(f["name"]) for f in given} | set(_CAPABILITIES)
+    out: list[dict[str, Any]] = []
+    resembles: list[str] = []
+    for i in range(count * len(kinds)):
+        if len(out) >= count or not given:
+            break
+        fn = given[i % len(given)]
+        near = _near_miss(fn, kinds[(i // len(given)) % len(kinds)])
+        if near["name"] not in taken:
+            taken.add(near["name"])
+            out.append(near)
+            resembles.append(str(fn["name"]))
+    return {"near_misses": out, "resembles": resembles}
+
+
 def _judge_sample(inputs: Inputs, seed: int) -> dict[str, Any]:
     """Accomplished when the conversation ends in an answer; faithful when that answer quotes a result."""
     conversation = _messages(inputs)
@@ -452,6 +581,7 @@ STAGE_HANDLERS: dict[type[dspy.Signature], Handler] = {
     ComposeParallelThenSequential: lambda i, s: _compose(i, s, parallel=True),
     JudgeComposition: _judge,
     GenerateFunctions: _functions,
+    GenerateNearMisses: _near_misses,
     SimulateUser: _simulate_user,
     AssistantTurn: _assistant,
     SimulateTool: _simulate_tool,

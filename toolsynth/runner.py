@@ -311,6 +311,9 @@ def _manifest(
     by_stage: Counter[str] = Counter()
     by_code: Counter[str] = Counter()
     strategies: Counter[str] = Counter()
+    behaviours: Counter[str] = Counter()
+    rejected_behaviours: Counter[str] = Counter()
+    distractors: Counter[str] = Counter()
     for samples, rejections in store.rows():
         seeds += 1
         accepted += len(samples)
@@ -320,6 +323,9 @@ def _manifest(
         by_stage.update(r["stage"] for r in rejections)
         by_code.update(c for r in rejections for c in r["codes"])
         strategies.update(str(s.get("meta", {}).get("strategy")) for s in samples)
+        behaviours.update(str(s.get("meta", {}).get("behaviour")) for s in samples)
+        rejected_behaviours.update(str(r["meta"]["behaviour"]) for r in rejections if "behaviour" in r.get("meta", {}))
+        distractors.update(str(d.get("kind")) for s in samples for d in s.get("meta", {}).get("distractors") or [])
     return {
         "status": status,
         "error": error,
@@ -333,6 +339,9 @@ def _manifest(
             "rejected_by_stage": dict(sorted(by_stage.items())),
             "rejected_by_code": dict(sorted(by_code.items())),
             "accepted_by_strategy": dict(sorted(strategies.items())),
+            "accepted_by_behaviour": dict(sorted(behaviours.items())),
+            "rejected_by_behaviour": dict(sorted(rejected_behaviours.items())),
+            "distractors_offered": dict(sorted(distractors.items())),
             "resumed_seeds": progress.resumed,
         },
         "models": description["models"],

@@ -18,6 +18,7 @@ from toolsynth.signatures import (
     ExtractScenario,
     GenerateAtomicTask,
     GenerateFunctions,
+    GenerateNearMisses,
     JudgeComposition,
     JudgeSample,
     SimulateTool,
@@ -33,6 +34,7 @@ class StageName(StrEnum):
     COMPOSE_PARALLEL_THEN_SEQUENTIAL = ComposeParallelThenSequential.__name__
     JUDGE_COMPOSITION = JudgeComposition.__name__
     GENERATE_FUNCTIONS = GenerateFunctions.__name__
+    GENERATE_NEAR_MISSES = GenerateNearMisses.__name__
     SIMULATE_USER = SimulateUser.__name__
     ASSISTANT_TURN = AssistantTurn.__name__
     SIMULATE_TOOL = SimulateTool.__name__

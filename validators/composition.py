@@ -4,7 +4,9 @@ From ``meta.subtasks`` (id, depends_on, function or null) and ``meta.strategy``:
 function is served by a call to it; a dependent call comes after the results it needs; values from a
 result reach the dependent call's arguments (heuristic); independent subtasks of a
 ``parallel_then_sequential`` task are called together; the final answer uses the results (heuristic).
-Rows without ``meta.subtasks`` (other datasets) get no findings.
+Rows without ``meta.subtasks`` (other datasets) get no findings. Subtasks the offered tools cannot serve
+(``unavailable_subtasks``: every one of a ``no_call`` row, those needing a function in ``meta.missing_functions``
+and what depends on them) are not checked.
 
 Which call serves which subtask, what a subtask's result flows to and what the final answer is are decided here
 once, by the public helpers (``read_subtasks``, ``collect_calls``, ``assign_calls``, ``function_dependencies``,
@@ -235,6 +237,33 @@ def text_uses(text: str, value: Any) -> bool:
     return False
 
 
+def behaviour_of(meta: Any) -> str:
+    """The row's behaviour; ``call`` when ``meta`` does not say."""
+    behaviour = meta.get("behaviour") if isinstance(meta, dict) else None
+    return behaviour if isinstance(behaviour, str) else "call"
+
+
+def missing_functions(meta: Any) -> set[str]:
+    names = meta.get("missing_functions") if isinstance(meta, dict) else None
+    return {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
+
+
+def unavailable_subtasks(subtasks: list[Subtask], meta: Any) -> set[int]:
+    """Ids of the subtasks no offered tool can serve, with every subtask that depends on one of them."""
+    if behaviour_of(meta) == "no_call":
+        return {s.id for s in subtasks}
+    missing = missing_functions(meta)
+    out = {s.id for s in subtasks if s.function is not None and s.function in missing}
+    changed = True
+    while changed:
+        changed = False
+        for s in subtasks:
+            if s.id not in out and any(d in out for d in s.depends_on):
+                out.add(s.id)
+                changed = True
+    return out
+
+
 # --- the checks ----------------------------------------------------------------------------------
 
 
@@ -408,6 +437,8 @@ def check_composition(messages: Any, meta: Any, tools: Any = None) -> list[Findi
     subtasks, findings = read_subtasks(meta)
     if findings or not isinstance(messages, list):
         return findings
+    unavailable = unavailable_subtasks(subtasks, meta)
+    subtasks = [s for s in subtasks if s.id not in unavailable]
     if tools is not None:
         declared = function_map(tools)
         for s in subtasks:

@@ -5,7 +5,7 @@ and rejections (`rejected.jsonl`) carry it, and code that acts on them keys on i
 docs/validation-codes.md documents each one, and tests/validators/test_validate_codes.py checks that the product
 code emits exactly these (with these severities) and that each is exercised by a test.
 
-Layers: the validators' (``bounds`` to ``sample``), the stages' own checks (``tasks``, ``plan``, ``turns``), the
+Layers: the validators' (``bounds`` to ``behaviour``), the stages' own checks (``tasks``, ``plan``, ``turns``), the
 stage-output reader (``reply``, `toolsynth.outputs`), the program's verdicts (``program``), a run's failures
 (``run``), unreadable seed records (``read``) and the validate command's unreadable rows (``validate``). Codes of
 the last four layers are rejection codes (or, for ``validate``, findings of rows that could not be checked); they
@@ -26,6 +26,7 @@ Layer = Literal[
     "conversation",
     "composition",
     "sample",
+    "behaviour",
     "tasks",
     "plan",
     "turns",
@@ -140,6 +141,21 @@ REGISTERED: tuple[Code, ...] = (
         "sharegpt_function_call_invalid",
     ),
     *_layer("sample", "warning", "returns_unknown_function"),
+    *_layer(
+        "behaviour",
+        "error",
+        "behaviour_unknown",
+        "distractor_called",
+        "near_miss_same_name",
+        "near_miss_same_function",
+        "near_miss_resembles_unknown",
+        "no_call_has_call",
+        "clarify_not_asked",
+        "follow_up_missing",
+        "request_unanswered",
+        "missing_function_offered",
+    ),
+    *_layer("behaviour", "warning", "clarify_value_given"),
     *_layer(
         "tasks",
         "error",

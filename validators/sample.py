@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from toolsynth.validators.behaviour import check_behaviour
 from toolsynth.validators.composition import check_composition
 from toolsynth.validators.conversation import check_conversation
 from toolsynth.validators.findings import Finding, error, warning
@@ -76,6 +77,7 @@ def check_sample(row: Any, *, dialects: bool = True) -> list[Finding]:
     messages = row.get("messages")
     findings += check_conversation(messages, effective if tools is not None else None)
     findings += check_composition(messages, meta, effective if tools is not None else None)
+    findings += check_behaviour(messages, meta, effective if tools is not None else None)
     # NaN/Infinity anywhere in the row; those inside tools and arguments objects are already reported.
     reported = set(findings)
     return findings + [f for f in non_finite_findings(row, "") if f not in reported]
