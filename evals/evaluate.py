@@ -91,7 +91,15 @@ class EvalReport:
         out: dict[str, Any] = {"n": self.n, **{k: round(self.mean(k), 4) for k in SCORE_KEYS}}
         if self.lm_judge() is not None:
             out["lm_judge"] = round(self.lm_judge() or 0.0, 4)
+        by_behaviour: dict[str, list[float]] = {}
+        for seed in self.seeds:
+            for score in seed.assessment.samples:
+                by_behaviour.setdefault(score.behaviour, []).append(score.completeness)
         out.update(
+            completeness_by_behaviour={
+                b: {"samples": len(v), "completeness": round(sum(v) / len(v), 4)}
+                for b, v in sorted(by_behaviour.items())
+            },
             samples=sum(len(s.assessment.samples) for s in self.seeds),
             rejections=len(rejections),
             seeds_without_samples=sum(not s.assessment.samples for s in self.seeds),
@@ -163,6 +171,13 @@ def format_scores(report: EvalReport) -> str:
         weight = WEIGHTS.get(key)
         note = f"  (weight {weight})" if weight is not None else "  (combined)" if key == "score" else ""
         lines.append(f"  {key:<13} {s[key]:.3f}{note}")
+    if s["completeness_by_behaviour"]:
+        lines.append(
+            "  completeness by behaviour: "
+            + ", ".join(
+                f"{b} {v['completeness']:.3f} ({v['samples']})" for b, v in s["completeness_by_behaviour"].items()
+            )
+        )
     if s["rejection_stages"]:
         lines.append("  rejections by stage: " + ", ".join(f"{k} {v}" for k, v in s["rejection_stages"].items()))
     return "\n".join(lines)

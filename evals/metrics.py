@@ -27,6 +27,9 @@ Completeness of one sample (heuristic, no LM):
     else 0.5 + 0.25 if it uses a tool result (or no call was made) + 0.25 if it shares a keyword with
     the composite task.
   Rows without `meta.subtasks` (other datasets) score on the final answer alone.
+  Behaviours (`meta.behaviour`): subtasks no offered tool can serve (`unavailable_subtasks`) are not scored, and
+  saying what cannot be done is no refusal fault for `no_call` and `missing_function`; a `no_call` sample scores
+  its final answer alone, and 0 when it calls a tool.
 
 Consistency of one sample: from `check_sample` findings (conversation, calls, function specs and
 composition: order, data flow, parallel grouping, final answer use), E errors and W warnings:
@@ -55,12 +58,14 @@ from toolsynth.validators.composition import (
     Call,
     Subtask,
     assign_calls,
+    behaviour_of,
     collect_calls,
     dependents,
     final_answer,
     function_dependencies,
     read_subtasks,
     text_uses,
+    unavailable_subtasks,
     values_flow,
 )
 from toolsynth.validators.findings import Finding, Loc, codes
@@ -158,10 +163,12 @@ class SampleScore:
     errors: int = 0
     warnings: int = 0
     faults: list[Fault] = field(default_factory=list)
+    behaviour: str = "call"
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
+            "behaviour": self.behaviour,
             "completeness": round(self.completeness, 4),
             "consistency": round(self.consistency, 4),
             "errors": self.errors,
@@ -256,6 +263,8 @@ def _label(s: Subtask) -> str:
 def _subtask_scores(row: dict[str, Any], findings: list[Finding], faults: list[Fault]) -> list[float]:
     messages, meta = row_messages(row), row_meta(row)
     subtasks, _ = read_subtasks(meta)  # malformed entries are the validators' findings; the rest are scored
+    unavailable = unavailable_subtasks(subtasks, meta)
+    subtasks = [s for s in subtasks if s.id not in unavailable]
     by_id = {s.id: s for s in subtasks}
     calls = collect_calls(messages)
     served = assign_calls(subtasks, calls)
@@ -350,7 +359,7 @@ def _final_score(row: dict[str, Any], faults: list[Fault], reported: set[str]) -
     if final is None:
         faults.append(Fault(StageName.ASSISTANT_TURN, "the conversation does not end with an assistant text answer"))
         return 0.0
-    if _REFUSAL.search(final):
+    if _REFUSAL.search(final) and behaviour_of(meta) not in ("no_call", "missing_function"):
         faults.append(Fault(StageName.ASSISTANT_TURN, f"the final answer is a refusal: {final[:100]!r}"))
         return 0.25
     score = 0.5
@@ -376,9 +385,15 @@ def score_row(row: dict[str, Any], findings: list[Finding] | None = None) -> Sam
     findings = check_sample(row) if findings is None else findings
     messages = row_messages(row)
     faults: list[Fault] = []
+    behaviour = behaviour_of(row_meta(row))
     subtask_scores = _subtask_scores(row, findings, faults)
     final = _final_score(row, faults, {f.code for f in findings})
-    if subtask_scores:
+    if behaviour == "no_call":
+        called = bool(collect_calls(messages))
+        if called:
+            faults.append(Fault(StageName.ASSISTANT_TURN, "a no_call sample calls a tool no request needs"))
+        completeness = 0.0 if called else final
+    elif subtask_scores:
         completeness = SUBTASK_WEIGHT * sum(subtask_scores) / len(subtask_scores) + FINAL_WEIGHT * final
     else:
         completeness = final
@@ -389,7 +404,7 @@ def score_row(row: dict[str, Any], findings: list[Finding] | None = None) -> Sam
         if f.severity != "info" and f.code not in _COVERED:
             faults.append(Fault(_stage_of(f, messages), f"[{f.code}] {f.path or '(row)'}: {f.message}"))
     consistency = 1.0 / (1.0 + ERROR_WEIGHT * n_errors + WARNING_WEIGHT * n_warnings)
-    return SampleScore(str(row.get("id", "")), completeness, consistency, n_errors, n_warnings, faults)
+    return SampleScore(str(row.get("id", "")), completeness, consistency, n_errors, n_warnings, faults, behaviour)
 
 
 # --------------------------------------------------------------------------- per-prediction scores
