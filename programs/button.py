@@ -20,7 +20,9 @@ import dspy
 
 from toolsynth import __version__
 from toolsynth.behaviours import DEFAULT_MIX, Behaviour, draw_behaviour, format_mix, parse_mix
+from toolsynth.dedup import unique_texts
 from toolsynth.distractor_pool import DISTRACTOR_POOL
+from toolsynth.execution import current_meter
 from toolsynth.language import detect_language, language_name
 from toolsynth.lm import DEMO_MODEL_NAME
 from toolsynth.programs.compose_parallel import ComposeParallelThenSequentialStage, parallel_then_sequential_task
@@ -205,7 +207,7 @@ class ButtonProgram(dspy.Module):
             scenarios = [scenario]
             if self.expand > 0:
                 expanded = await self.expand_scenario.run(f"{source_id}/expand", scenario=scenario, count=self.expand)
-                scenarios += expanded.scenarios[: self.expand]
+                scenarios = _distinct_scenarios([*scenarios, *expanded.scenarios[: self.expand]])
         except StageRejected as rejected:
             result.rejections.append(_rejection(source_id, source_id, rejected, {"language": code}))
             return result
@@ -467,6 +469,15 @@ def withholdable(function: FunctionSpec) -> list[tuple[str, str]]:
         if isinstance(schema, dict) and schema.get("type") in ("string", "number", "integer") and "enum" not in schema:
             out.append((str(name), str(schema.get("description") or "")))
     return out
+
+
+def _distinct_scenarios(scenarios: list[str]) -> list[str]:
+    """The scenarios without near-duplicates (MinHash LSH), the first kept, as BUTTON does before writing tasks."""
+    distinct = unique_texts(scenarios)
+    meter = current_meter()
+    if meter is not None and len(distinct) < len(scenarios):
+        meter.note("scenario_duplicates_removed", len(scenarios) - len(distinct))
+    return distinct
 
 
 def _subtasks_meta(composite: CompositeTask, plan: list[SubtaskFunction]) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""`toolsynth` command line: synth, export, validate, eval, optimize."""
+"""`toolsynth` command line: synth, export, report, validate, eval, optimize."""
 
 from __future__ import annotations
 
@@ -51,6 +51,31 @@ def _export_formats(text: str) -> tuple[str, ...]:
     return names
 
 
+def _threshold(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text}: a Jaccard similarity within (0, 1]")
+    return value
+
+
+def _add_dedup_options(p: argparse.ArgumentParser, what: str) -> None:
+    from toolsynth.dedup import DEFAULT_THRESHOLD
+
+    p.add_argument(
+        "--dedup",
+        action="store_true",
+        help=f"{what} without rows whose first user request repeats an earlier row's, exactly or nearly "
+        "(MinHash LSH); the first of each group is kept",
+    )
+    p.add_argument(
+        "--dedup-threshold",
+        type=_threshold,
+        default=DEFAULT_THRESHOLD,
+        help=f"Jaccard similarity of word-trigram sets at which --dedup calls two requests duplicates "
+        f"(default {DEFAULT_THRESHOLD})",
+    )
+
+
 def _export(args: argparse.Namespace) -> int:
     from toolsynth.exports import ExportError, ExportOptions, export_samples, samples_file
     from toolsynth.records import InputError
@@ -58,7 +83,8 @@ def _export(args: argparse.Namespace) -> int:
 
     options = ExportOptions(json_columns=args.json_columns, call_ids=args.call_ids, single_call=args.single_call)
     try:
-        report = export_samples(samples_file(args.source), args.format, args.output, options)
+        dedup = args.dedup_threshold if args.dedup else None
+        report = export_samples(samples_file(args.source), args.format, args.output, options, dedup)
     except (ExportError, InputError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -165,6 +191,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="at the end of every run, rewrite these exports of samples.jsonl into OUTDIR/exports/ "
         "(openai, hf, sharegpt, glm4; default options: see `toolsynth export --help`)",
     )
+    synth.add_argument("--no-report", action="store_true", help="do not write OUTDIR/report.html at the end")
+    _add_dedup_options(synth, "write samples.jsonl (and its exports)")
+    synth.add_argument(
+        "--estimate-only",
+        action="store_true",
+        help="print the estimated LM calls, tokens and cost (per seed and for the input) and stop",
+    )
+    synth.add_argument(
+        "--max-cost",
+        type=float,
+        metavar="USD",
+        help="refuse to start (exit 2, nothing sent) when the estimated cost is above this, or unknown",
+    )
     _add_model_options(synth)
     _add_program_options(synth)
 
@@ -190,6 +229,10 @@ def build_parser() -> argparse.ArgumentParser:
         "(glm4 always has one call per turn: split unless drop)",
     )
     export.add_argument("--json", action="store_true", help="print the counts as one JSON object")
+    _add_dedup_options(export, "export")
+
+    report = sub.add_parser("report", help="write OUTDIR/report.html: one offline page that shows a run's dataset")
+    report.add_argument("outdir", type=Path, help="a run's output directory")
 
     validate = sub.add_parser("validate", help="check any tool-calling dataset (OpenAI or ShareGPT rows)")
     validate.add_argument("file", type=Path)
@@ -210,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
             return _synth(args)
         if args.command == "export":
             return _export(args)
+        if args.command == "report":
+            return _report(args.outdir)
         if args.command == "validate":
             from toolsynth.validate_cmd import validate_command
 
@@ -292,6 +337,19 @@ def _synth(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     lms = config.build()
     program = build_program(args, lms)
+    estimate = None
+    if not config.is_demo or args.estimate_only or args.max_cost is not None:
+        from toolsynth.estimate import estimate_run
+
+        seeds = [item for item in items if not isinstance(item, SeedError)]
+        estimate = estimate_run(program, seeds, config.describe()["roles"], demo_seed=args.seed)
+        print(estimate.line(), file=sys.stdout if args.estimate_only else sys.stderr)
+        refusal = _over_budget(estimate, args.max_cost)
+        if refusal:
+            print(f"error: {refusal}. Nothing was run.", file=sys.stderr)
+            return EXIT_USAGE
+        if args.estimate_only:
+            return EXIT_OK
     if config.is_demo and not args.quiet:
         print(
             "toolsynth: running on the offline demo model (no --model): samples are demo data, "
@@ -307,6 +365,8 @@ def _synth(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         retry=RetryPolicy(retries=args.retries),
         exports=args.export,
+        dedup=args.dedup_threshold if args.dedup else None,
+        estimate=estimate.to_json() if estimate is not None else None,
     )
     try:
         manifest = run(
@@ -326,7 +386,39 @@ def _synth(args: argparse.Namespace) -> int:
         f"{counts['inputs']} seeds → {counts['accepted']} samples, {counts['rejected']} rejections "
         f"in {args.output}/ (samples.jsonl, rejected.jsonl, manifest.json)"
     )
-    return _print_exports(manifest.get("exports", []))
+    if "dedup" in manifest:
+        print(f"--dedup: {counts['duplicates_removed']} duplicate samples left out of samples.jsonl (manifest: dedup)")
+    status = _print_exports(manifest.get("exports", []))
+    if not args.no_report:
+        status = max(status, _report(args.output))
+    return status
+
+
+def _over_budget(estimate: Any, max_cost: float | None) -> str | None:
+    """Why a run with this estimate must not start under `--max-cost`, or None."""
+    if max_cost is None:
+        return None
+    cost = estimate.total().cost
+    if cost is None:
+        return f"--max-cost cannot be checked: litellm has no price for {', '.join(estimate.unpriced_models())}"
+    if cost > max_cost:
+        return f"the estimated cost ${cost:.6f} is above --max-cost ${max_cost:g}"
+    return None
+
+
+def _report(outdir: Path) -> int:
+    from toolsynth.report import write_report
+
+    if not (outdir / "manifest.json").is_file() and not (outdir / "samples.jsonl").is_file():
+        print(f"error: {outdir} holds no run (no manifest.json or samples.jsonl)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        path = write_report(outdir)
+    except (OSError, ValueError) as exc:
+        print(f"error: the report was not written: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"report: {path}")
+    return EXIT_OK
 
 
 def _print_exports(reports: list[dict[str, Any]]) -> int:

@@ -88,6 +88,8 @@ class UsageMeter:
     by_stage: dict[str, StageUsage] = field(default_factory=dict)
     by_role: dict[str, StageUsage] = field(default_factory=dict)
     outcomes: dict[str, StageOutcomes] = field(default_factory=dict)
+    notes: dict[str, int] = field(default_factory=dict)
+    """Other things a run counts, e.g. `scenario_duplicates_removed`."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record(self, stage: str, role: str, prompt: int, completion: int, cost: float | None) -> None:
@@ -105,6 +107,10 @@ class UsageMeter:
                 o.attempt_codes[code] = o.attempt_codes.get(code, 0) + 1
             for name in repairs:
                 o.repairs[name] = o.repairs.get(name, 0) + 1
+
+    def note(self, name: str, count: int = 1) -> None:
+        with self._lock:
+            self.notes[name] = self.notes.get(name, 0) + count
 
     def finished(self, stage: str, attempts: int, passed: bool) -> None:
         """A stage prediction ended: passed on attempt `attempts`, or rejected after them."""

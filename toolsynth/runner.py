@@ -26,6 +26,7 @@ from typing import Any, TextIO
 import dspy
 
 from toolsynth import __version__
+from toolsynth.dedup import dedup_samples_file
 from toolsynth.execution import CallLimit, FailureBreaker, RetryPolicy, UsageMeter, running_with
 from toolsynth.exports import export_run
 from toolsynth.outputs import without_lone_surrogates
@@ -87,6 +88,10 @@ class RunOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     exports: tuple[str, ...] = ()
     """Export formats rewritten from the store into `OUTDIR/exports/` at the end of every run (`toolsynth.exports`)."""
+    dedup: float | None = None
+    """When set, samples.jsonl is written without near-duplicate user requests at this threshold (toolsynth.dedup)."""
+    estimate: dict[str, Any] | None = None
+    """The cost estimate made before the run (`toolsynth.estimate`), kept in the manifest beside the actual usage."""
 
 
 @dataclass
@@ -160,9 +165,16 @@ def run(
             # After a storage failure this is best effort: the error that stopped the run is the one reported.
             with contextlib.suppress(StoreError) if status == "failed" else contextlib.nullcontext():
                 views.rebuild(store)  # input order, and exactly what the store holds
+                dedup = dedup_samples_file(out / "samples.jsonl", options.dedup) if options.dedup is not None else None
                 exports = export_run(out, options.exports)  # from the view just rebuilt, so in step with the store
                 manifest = _manifest(store, description, digest, meter, progress, status, error)
                 manifest["exports"] = exports
+                manifest["counts"]["scenario_duplicates_removed"] = meter.notes.get("scenario_duplicates_removed", 0)
+                if dedup is not None:
+                    manifest["counts"]["duplicates_removed"] = len(dedup["removed"])
+                    manifest["dedup"] = dedup
+                if options.estimate is not None:
+                    manifest["estimate"] = options.estimate
                 store.record_run({"status": status, "usage": manifest["usage"]["total"], "error": error})
                 manifest["runs"] = store.runs()
                 write_json_atomic(out / "manifest.json", manifest)

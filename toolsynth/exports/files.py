@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from toolsynth.dedup import duplicate_rows
 from toolsynth.exports.formats import (
     FORMATS,
     OPTIONS_BY_FORMAT,
@@ -47,6 +48,8 @@ class ExportReport:
     changed: Counter[str] = field(default_factory=Counter)
     files: list[Path] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
+    duplicates: list[dict[str, Any]] | None = None
+    """With dedup: each row left out as a near-duplicate, with the row it repeats (`toolsynth.dedup`)."""
 
     def summary(self) -> str:
         return summary_line(self.to_json())
@@ -60,6 +63,7 @@ class ExportReport:
             "dropped": dict(sorted(self.dropped.items())),
             "changed": dict(sorted(self.changed.items())),
             "files": [str(p) for p in self.files],
+            **({"duplicates": self.duplicates} if self.duplicates is not None else {}),
         }
 
 
@@ -94,14 +98,28 @@ def check_options(fmt: str, options: ExportOptions) -> None:
         raise ExportError(f"{flags} does not apply to the {fmt} format")
 
 
-def export_samples(samples: Path, fmt: str, output: Path, options: ExportOptions | None = None) -> ExportReport:
-    """Convert every row of `samples` to `fmt` and write it to `output` (and its companion file, if any)."""
+def export_samples(
+    samples: Path, fmt: str, output: Path, options: ExportOptions | None = None, dedup: float | None = None
+) -> ExportReport:
+    """Convert every row of `samples` to `fmt` and write it to `output` (and its companion file, if any); with
+    `dedup` (a threshold), rows whose first user request repeats an earlier row's are dropped as `duplicate`."""
     options = options or ExportOptions()
     check_options(fmt, options)
     if output.resolve() == samples.resolve():
         raise ExportError(f"{output} is the samples file itself; write the export to another path")
     check_input_file(samples)
-    return export_rows(_sample_rows(samples), fmt, output, options)
+    if dedup is None:
+        return export_rows(_sample_rows(samples), fmt, output, options)
+    records = list(_sample_rows(samples))
+    readable = [(i, r.value) for i, r in enumerate(records) if isinstance(r, Record) and isinstance(r.value, dict)]
+    duplicates = duplicate_rows([row for _, row in readable], dedup)
+    left_out = {readable[d.index][0] for d in duplicates}
+    report = export_rows((r for i, r in enumerate(records) if i not in left_out), fmt, output, options)
+    report.rows_read += len(left_out)
+    if left_out:
+        report.dropped["duplicate"] += len(left_out)
+    report.duplicates = [d.to_json() for d in duplicates]
+    return report
 
 
 def _sample_rows(samples: Path) -> Iterator[Record | InputError]:
