@@ -157,15 +157,21 @@ def estimate_run(
     (`toolsynth.lm.ROLES`) to the model string that will play it."""
     from toolsynth.demo_model import demo_lm
 
-    sample = list(seeds[:measured])
     lms = {role: demo_lm(demo_seed) for role in ROLES}
     recorder = PromptRecorder({id(lm): role for role, lm in lms.items()})
     copy = program.deepcopy()
     copy.use_lms({role: lm for role, lm in lms.items() if role != "generator"})
+    done = 0
     with dspy.context(lm=lms["generator"], adapter=dspy.JSONAdapter(), callbacks=[recorder], disable_history=True):
-        for seed in sample:
-            copy(chat=seed.chat, scenario=seed.scenario, source_id=seed.source_id, language=seed.language)
-    n = max(1, len(sample))
+        for seed in seeds:
+            if done == measured:
+                break
+            try:
+                copy(chat=seed.chat, scenario=seed.scenario, source_id=seed.source_id, language=seed.language)
+            except Exception:  # a seed the run would reject as an internal error (e.g. text no provider takes)
+                continue
+            done += 1
+    n = max(1, done)
     per_seed = {}
     for role, usage in recorder.usage.items():
         mean = usage.scaled(1 / n)
@@ -173,7 +179,7 @@ def estimate_run(
         per_seed[role] = mean
     return RunEstimate(
         seeds=len(seeds),
-        measured_seeds=len(sample),
+        measured_seeds=done,
         per_seed=per_seed,
         models=models,
         max_attempts=program.extract_scenario.max_attempts,
