@@ -19,7 +19,15 @@ from typing import Any
 import dspy
 
 from toolsynth import __version__
-from toolsynth.behaviours import DEFAULT_MIX, Behaviour, draw_behaviour, format_mix, parse_mix
+from toolsynth.behaviours import (
+    DEFAULT_MIX,
+    DEFAULT_NESTED_SHARE,
+    Behaviour,
+    draw_behaviour,
+    draw_nested,
+    format_mix,
+    parse_mix,
+)
 from toolsynth.dedup import unique_texts
 from toolsynth.distractor_pool import DISTRACTOR_POOL
 from toolsynth.execution import current_meter
@@ -84,7 +92,9 @@ class ButtonProgram(dspy.Module):
     missing_function, follow_up; `"call=0.6,clarify=0.4"` or a mapping), drawn per task with `seed`;
     `distractors` how many functions a sample offers besides the ones it needs (about half near-misses written
     by the `GenerateNearMisses` stage, the rest unrelated: functions of the seed's other branches, then
-    `distractor_pool`), shuffled with `seed`.
+    `distractor_pool`), shuffled with `seed`; `nested_share` the share of tasks whose functions are asked to take
+    an object or array-of-objects parameter (drawn per task with `seed`; recorded as `meta.nested_parameters`
+    when the share is above 0).
 
     A sample's language is the forced `language` if any, else the seed's own (`language=` of a call), else
     the one detected from the seed's natural-language text (never from its function calls or results).
@@ -108,8 +118,12 @@ class ButtonProgram(dspy.Module):
         mix: str | dict[str, float] = DEFAULT_MIX,
         distractors: int = 0,
         distractor_pool: tuple[FunctionSpec, ...] | list[FunctionSpec] = DISTRACTOR_POOL,
+        nested_share: float = DEFAULT_NESTED_SHARE,
     ) -> None:
         super().__init__()
+        if not 0.0 <= nested_share <= 1.0:
+            raise ValueError(f"nested_share must be within [0, 1], got {nested_share}")
+        self.nested_share = nested_share
         if not 0.0 <= parallel_ratio <= 1.0:
             raise ValueError(f"parallel_ratio must be within [0, 1], got {parallel_ratio}")
         if distractors < 0:
@@ -154,6 +168,7 @@ class ButtonProgram(dspy.Module):
             "compose_rounds": self.compose_rounds,
             "mix": format_mix(self.mix),
             "distractors": self.distractors,
+            "nested_share": self.nested_share,
             "distractor_pool": sorted(f.name for f in self.distractor_pool),
             "sampling": {role: s.request_kwargs() for role, s in sorted(self.sampling.items())},
         }
@@ -247,13 +262,19 @@ class ButtonProgram(dspy.Module):
         """Compose, judge and write the functions of one task; with distractors, their near-misses too."""
         behaviour = draw_behaviour(self.mix, self.seed, key)
         meta: dict[str, Any] = {"scenario": scenario, "atomic_task": task, "language": code, "behaviour": behaviour}
+        nested = draw_nested(self.nested_share, self.seed, key)
+        if self.nested_share > 0:
+            meta["nested_parameters"] = nested
         try:
             composite, verdict = await self._feasible_composite(key, task, code)
             meta.update(composite_task=composite.instruction, strategy=composite.strategy)
             if not verdict.feasible:
                 raise StageRejected(self.judge_composition.stage_name, ["infeasible"], verdict.reasons)
             planned = await self.generate_functions.run(
-                f"{key}/functions", composite_instruction=composite.instruction, subtasks=composite.subtasks
+                f"{key}/functions",
+                composite_instruction=composite.instruction,
+                subtasks=composite.subtasks,
+                nested_parameters=nested,
             )
             meta["subtasks"] = _subtasks_meta(composite, planned.subtask_functions)
             meta["judge"] = verdict.reasons

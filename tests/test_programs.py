@@ -234,7 +234,7 @@ def test_stage_alone_checks_data_flow_between_functions(demo: dspy.LM) -> None:
         Subtask(id=1, instruction="Check the current weather in Paris in Celsius."),
         Subtask(id=2, instruction="Suggest what I should pack for that weather.", depends_on=[1]),
     ]
-    prediction = run_sync(stage.run(composite_instruction="x", subtasks=subtasks))
+    prediction = run_sync(stage.run(composite_instruction="x", subtasks=subtasks, nested_parameters=False))
     names = [f.name for f in prediction.functions]
     assert names == ["get_current_weather", "suggest_packing_list"]
     assert [p.function for p in prediction.subtask_functions] == names
@@ -243,7 +243,7 @@ def test_stage_alone_checks_data_flow_between_functions(demo: dspy.LM) -> None:
         Subtask(id=2, instruction="Find the exchange rate from USD to EUR.", depends_on=[1]),
     ]
     with pytest.raises(StageRejected) as caught:
-        run_sync(stage.run(composite_instruction="x", subtasks=unwired))
+        run_sync(stage.run(composite_instruction="x", subtasks=unwired, nested_parameters=False))
     assert caught.value.codes == ["data_flow_unwired"]
 
 

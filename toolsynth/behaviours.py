@@ -10,6 +10,10 @@
 - ``follow_up``: the user asks for the task's last step only after the first answer, as a second request that
   builds on the earlier results.
 
+Independently of the behaviour, a task may be drawn *nested* (a share ``nested_share``, default
+``DEFAULT_NESTED_SHARE``): its functions are asked to take an object or an array of objects as a parameter,
+which its calls fill from the conversation.
+
 A mix is written ``call=0.6,clarify=0.15,no_call=0.15,follow_up=0.1``: weights, normalised to shares; behaviours
 left out get none. Each task's behaviour is a seeded draw, so a run repeats exactly.
 """
@@ -23,6 +27,8 @@ Behaviour = Literal["call", "clarify", "no_call", "missing_function", "follow_up
 BEHAVIOURS: tuple[Behaviour, ...] = get_args(Behaviour)
 DEFAULT_MIX = "call=0.85,clarify=0.15"
 """The default: mostly plain calls, some clarifying questions (what the pipeline made before mixes existed)."""
+DEFAULT_NESTED_SHARE = 0.0
+"""The default share of tasks whose functions take nested parameters: none (the output of earlier versions)."""
 
 
 def parse_mix(text: str | dict[str, float]) -> dict[Behaviour, float]:
@@ -70,3 +76,8 @@ def draw_behaviour(shares: dict[Behaviour, float], seed: int, key: str) -> Behav
         if x < cumulative:
             return behaviour
     return last
+
+
+def draw_nested(share: float, seed: int, key: str) -> bool:
+    """One seeded draw: whether the task under ``key`` gets functions with nested parameters."""
+    return random.Random(f"{seed}|{key}|nested").random() < share

@@ -118,6 +118,16 @@ def _mix(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a share is within [0, 1], got {text}")
+    return value
+
+
 def _count(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -126,7 +136,7 @@ def _count(text: str) -> int:
 
 
 def _add_program_options(p: argparse.ArgumentParser) -> None:
-    from toolsynth.behaviours import DEFAULT_MIX
+    from toolsynth.behaviours import DEFAULT_MIX, DEFAULT_NESTED_SHARE
 
     g = p.add_argument_group("program")
     g.add_argument("--program", type=Path, help="a saved (optimized) program JSON to load")
@@ -153,6 +163,13 @@ def _add_program_options(p: argparse.ArgumentParser) -> None:
         type=_count,
         default=0,
         help="functions offered besides the needed ones: about half near-misses, the rest unrelated (default: 0)",
+    )
+    g.add_argument(
+        "--nested-share",
+        type=_share,
+        default=DEFAULT_NESTED_SHARE,
+        help="share of tasks whose functions take an object or array-of-objects parameter that calls fill "
+        f"(default: {DEFAULT_NESTED_SHARE:g})",
     )
     g.add_argument("--max-turns", type=int, default=8, help="assistant turns per conversation")
     g.add_argument("--max-attempts", type=int, default=3, help="attempts per stage, repairs included")
@@ -301,6 +318,7 @@ def build_program(args: argparse.Namespace, lms: dict[str, Any]) -> Any:
         compose_rounds=args.compose_rounds,
         mix=args.mix,
         distractors=args.distractors,
+        nested_share=args.nested_share,
     )
     if args.program is not None:
         program.load(str(args.program))

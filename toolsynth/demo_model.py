@@ -132,6 +132,56 @@ def _sentence(clause: str, lang: Lang) -> str:
     return clause + "。" if lang == "zh" else clause[:1].upper() + clause[1:] + "."
 
 
+def _field_schemas(properties: dict[str, Any]) -> dict[str, Any]:
+    """Each argument's schema by name, the fields of object (or array-of-object) parameters among them."""
+    out: dict[str, Any] = {}
+    for name, schema in properties.items():
+        inner = _object_schema(schema)
+        if inner is not None:
+            out.update(inner.get("properties", {}))
+        else:
+            out[name] = schema
+    return out
+
+
+def _object_schema(schema: Any) -> dict[str, Any] | None:
+    """The object schema a parameter takes: itself if an object, its items if an array of objects, else None."""
+    if not isinstance(schema, dict):
+        return None
+    if schema.get("type") == "array":
+        schema = schema.get("items")
+    if isinstance(schema, dict) and schema.get("type") == "object" and isinstance(schema.get("properties"), dict):
+        return schema
+    return None
+
+
+def _nest(flat: dict[str, Any], properties: dict[str, Any]) -> dict[str, Any]:
+    """Flat arguments shaped to a function's parameters: fields of an object parameter grouped into it (into a
+    one-item array for an array of objects); the others left as they are."""
+    out = dict(flat)
+    for name, schema in properties.items():
+        inner = _object_schema(schema)
+        if inner is None or name in flat:
+            continue
+        group = {k: out.pop(k) for k in inner["properties"] if k in out}
+        if group:
+            out[name] = [group] if schema.get("type") == "array" else group
+    return out
+
+
+def _flatten(arguments: dict[str, Any]) -> dict[str, Any]:
+    """Nested arguments back to flat ones: an object's fields (an array's first object's) at the top level."""
+    out: dict[str, Any] = {}
+    for name, value in arguments.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            value = value[0]
+        if isinstance(value, dict):
+            out.update(value)
+        else:
+            out[name] = value
+    return out
+
+
 def _typed(value: str, schema: dict[str, Any]) -> Any:
     kind = schema.get("type")
     try:
@@ -255,7 +305,7 @@ def _functions(inputs: Inputs, seed: int) -> dict[str, Any]:
             mapping.append({"subtask": sid, "function": None})
             continue
         cap = matched[1]
-        specs.setdefault(cap.name, cap.spec())
+        specs.setdefault(cap.name, cap.spec(nested=str(inputs["nested_parameters"]).lower() == "true"))
         mapping.append({"subtask": sid, "function": cap.name})
     return {"functions": list(specs.values()), "subtask_functions": mapping}
 
@@ -380,15 +430,17 @@ def _assistant(inputs: Inputs, seed: int) -> dict[str, Any]:
             continue
         instances = _instances(cap, text, lang)
         props = (fn.get("parameters") or {}).get("properties", {})
+        fields = _field_schemas(props)
         for values in instances:
             usable = True
-            args = {k: _typed(v, props.get(k, {})) for k, v in values.items()}
+            args = {k: _typed(v, fields.get(k, {})) for k, v in values.items()}
             feeds = [d.result for d in done if all(k in d.result for k in cap.consumes)]
             if cap.consumes and not feeds:
                 waiting = True
                 continue
             if cap.consumes:
                 args.update({k: feeds[-1][k] for k in cap.consumes})
+            args = _nest(args, props)
             if not any(d.name == cap.name and d.arguments == args for d in done):
                 pending.append({"name": cap.name, "arguments": args})
     if pending:
@@ -405,7 +457,9 @@ def _assistant(inputs: Inputs, seed: int) -> dict[str, Any]:
         if reasoning is not None:
             cannot.append(reasoning[1].clause[lang])
         return {"content": _cannot_text(cannot, offered, lang), "tool_calls": []}
-    parts = [_CAPABILITIES[d.name].summarize(d.arguments, d.result, lang) for d in done if d.name in _CAPABILITIES]
+    parts = [
+        _CAPABILITIES[d.name].summarize(_flatten(d.arguments), d.result, lang) for d in done if d.name in _CAPABILITIES
+    ]
     if reasoning is not None:
         first, rule = reasoning
         inputs_for_rule = [d.result for d in done if d.name == first]
@@ -465,7 +519,7 @@ def _simulate_tool(inputs: Inputs, seed: int) -> dict[str, Any]:
     if cap is None:
         return {"result": {"error": f"unknown function {name}"}}
     try:
-        return {"result": cap.simulate(args, seeded(seed, name, json.dumps(args, sort_keys=True)))}
+        return {"result": cap.simulate(_flatten(args), seeded(seed, name, json.dumps(args, sort_keys=True)))}
     except (KeyError, TypeError, ValueError) as exc:
         return {"result": {"error": f"invalid arguments: {exc}"}}
 

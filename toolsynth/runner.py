@@ -326,6 +326,7 @@ def _manifest(
     behaviours: Counter[str] = Counter()
     rejected_behaviours: Counter[str] = Counter()
     distractors: Counter[str] = Counter()
+    nested = 0
     for samples, rejections in store.rows():
         seeds += 1
         accepted += len(samples)
@@ -337,6 +338,7 @@ def _manifest(
         strategies.update(str(s.get("meta", {}).get("strategy")) for s in samples)
         behaviours.update(str(s.get("meta", {}).get("behaviour")) for s in samples)
         rejected_behaviours.update(str(r["meta"]["behaviour"]) for r in rejections if "behaviour" in r.get("meta", {}))
+        nested += sum(s.get("meta", {}).get("nested_parameters") is True for s in samples)
         distractors.update(str(d.get("kind")) for s in samples for d in s.get("meta", {}).get("distractors") or [])
     return {
         "status": status,
@@ -354,6 +356,7 @@ def _manifest(
             "accepted_by_behaviour": dict(sorted(behaviours.items())),
             "rejected_by_behaviour": dict(sorted(rejected_behaviours.items())),
             "distractors_offered": dict(sorted(distractors.items())),
+            "accepted_nested": nested,
             "resumed_seeds": progress.resumed,
         },
         "models": description["models"],

@@ -2,8 +2,9 @@
 never called and truly different from the functions they resemble?
 
 From ``meta``: ``behaviour`` (``toolsynth.behaviours``), ``distractors`` (``[{"name", "kind", "resembles"}]``,
-kind ``near_miss`` or ``unrelated``), ``missing_functions`` (names withheld from the tools) and ``clarify``
-(``{"parameter"}``, the required value the user left out). Rows without these keys get no findings.
+kind ``near_miss`` or ``unrelated``), ``missing_functions`` (names withheld from the tools), ``clarify``
+(``{"parameter"}``, the required value the user left out) and ``nested_parameters`` (true: some call fills an
+object or array-of-objects parameter). Rows without these keys get no findings.
 
 Which subtasks the offered tools cannot serve is the composition check's ``unavailable_subtasks``.
 """
@@ -152,11 +153,51 @@ def _follow_up_findings(messages: list[Any]) -> list[Finding]:
     ]
 
 
+def nested_parameters(function: dict[str, Any]) -> set[str]:
+    """The names of a function's parameters that take an object or an array of objects."""
+    raw = function.get("parameters")
+    properties = raw.get("properties") if isinstance(raw, dict) else None
+    out = set()
+    for name, schema in (properties or {}).items():
+        if isinstance(schema, dict) and schema.get("type") == "array":
+            schema = schema.get("items")
+        if isinstance(schema, dict) and schema.get("type") == "object":
+            out.add(str(name))
+    return out
+
+
+def _is_nested_value(value: Any) -> bool:
+    return isinstance(value, dict) or (
+        isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+    )
+
+
+def _nested_findings(messages: list[Any], meta: dict[str, Any], tools: Any) -> list[Finding]:
+    """A sample drawn nested (``meta.nested_parameters`` true) that makes calls: one of them fills an object or
+    array-of-objects parameter of its function with an object (an array of objects)."""
+    calls = collect_calls(messages)
+    if meta.get("nested_parameters") is not True or not calls:
+        return []
+    nested = {name: nested_parameters(spec) for name, spec in function_map(tools).items()}
+    for call in calls:
+        if call.arguments is not None and any(
+            _is_nested_value(call.arguments.get(p)) for p in nested.get(call.name, set())
+        ):
+            return []
+    return [
+        error(
+            "nested_parameter_unfilled",
+            "messages",
+            "a nested sample has a call that fills an object or array-of-objects parameter of its function",
+        )
+    ]
+
+
 def check_behaviour(messages: Any, meta: Any, tools: Any = None) -> list[Finding]:
     """The conversation against ``meta.behaviour`` and ``meta.distractors`` (absent: no findings)."""
     if not isinstance(meta, dict) or not isinstance(messages, list):
         return []
-    findings = _distractor_findings(messages, meta, tools)
+    findings = _distractor_findings(messages, meta, tools) + _nested_findings(messages, meta, tools)
     if "behaviour" not in meta:
         return findings
     behaviour = meta["behaviour"]

@@ -154,6 +154,7 @@ REGISTERED: tuple[Code, ...] = (
         "follow_up_missing",
         "request_unanswered",
         "missing_function_offered",
+        "nested_parameter_unfilled",
     ),
     *_layer("behaviour", "warning", "clarify_value_given"),
     *_layer(

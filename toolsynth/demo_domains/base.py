@@ -40,12 +40,24 @@ class Slot:
 
 
 @dataclass(frozen=True)
+class Nesting:
+    """How a capability's function takes some of its arguments as one nested parameter: `parameter`, an object
+    of `fields` (or, with `many`, an array of such objects), in place of those fields at the top level."""
+
+    parameter: str
+    description: str
+    fields: tuple[str, ...]
+    many: bool = False
+
+
+@dataclass(frozen=True)
 class Capability:
     """One function and the task clause that needs it.
 
     `clause` maps a language to a template like ``"get the weather in {city}"``; every slot is an
     argument of the function. `consumes` lists arguments that come from an earlier result field of the
-    same name and therefore never appear in the clause.
+    same name and therefore never appear in the clause. `nesting`, if any, is the nested form of its
+    parameters (`spec(nested=True)`).
     """
 
     name: str
@@ -57,14 +69,35 @@ class Capability:
     simulate: Callable[[dict[str, Any], random.Random], Result]
     summarize: Callable[[dict[str, Any], Result, Lang], str]
     consumes: tuple[str, ...] = ()
+    nesting: Nesting | None = None
 
-    def spec(self) -> dict[str, Any]:
+    def spec(self, nested: bool = False) -> dict[str, Any]:
         return {
             "name": self.name,
             "description": self.description,
-            "parameters": self.parameters,
+            "parameters": self.nested_parameters() if nested and self.nesting else self.parameters,
             "returns": self.returns,
         }
+
+    def nested_parameters(self) -> dict[str, Any]:
+        """The parameters with the nesting's fields grouped into its one object (or array of objects) parameter,
+        placed where the first of those fields was."""
+        assert self.nesting is not None
+        nesting, properties = self.nesting, self.parameters["properties"]
+        inner = _obj({k: properties[k] for k in nesting.fields})
+        grouped = (
+            {"type": "array", "description": nesting.description, "items": inner, "minItems": 1}
+            if nesting.many
+            else {**inner, "description": nesting.description}
+        )
+        out: dict[str, Any] = {}
+        for name, schema in properties.items():
+            if name == nesting.fields[0]:
+                out[nesting.parameter] = grouped
+            elif name not in nesting.fields:
+                out[name] = schema
+        required = [nesting.parameter if k == nesting.fields[0] else k for k in self.parameters["required"]]
+        return _obj(out, [k for k in required if k not in nesting.fields])
 
     def render(self, values: Mapping[str, str], lang: Lang) -> str:
         shown = {k: self.slots[k].render(v, lang) for k, v in values.items()}

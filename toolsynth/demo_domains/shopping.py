@@ -9,6 +9,7 @@ from toolsynth.demo_domains.base import (
     Capability,
     Domain,
     Lang,
+    Nesting,
     Reasoning,
     Result,
     Slot,
@@ -130,6 +131,7 @@ SHOPPING = Domain(
             slots={"query": _QUERY, "max_price": _MAX_PRICE},
             simulate=_search,
             summarize=_search_text,
+            nesting=Nesting("filter", "What to search for and the price limit", ("query", "max_price")),
         ),
         Capability(
             name="add_to_cart",
@@ -153,6 +155,9 @@ SHOPPING = Domain(
             simulate=_add,
             summarize=_add_text,
             consumes=("product_id",),
+            nesting=Nesting(
+                "items", "Line items to add, each a product and its quantity", ("product_id", "quantity"), True
+            ),
         ),
     ),
     sequential=(("search_products", "add_to_cart"),),
