@@ -18,6 +18,7 @@ from toolsynth.demo_model import _flatten, _nest
 from toolsynth.programs.button import ButtonProgram
 from toolsynth.validators.behaviour import check_behaviour, nested_parameters
 from toolsynth.validators.findings import codes, errors
+from toolsynth.validators.plan import check_function_plan
 from toolsynth.validators.sample import check_sample
 
 SEEDS = ROOT / "examples" / "seeds.jsonl"
@@ -115,3 +116,17 @@ def test_a_nested_sample_whose_calls_fill_no_nested_parameter_is_an_error() -> N
     filled, _ = _row({"items": [{"product_id": "P1", "quantity": 2}]})
     assert check_behaviour(filled, {"nested_parameters": True}, tools) == []
     assert check_behaviour(flat[:1], {"nested_parameters": True}, tools) == []
+
+
+def test_a_result_field_may_flow_into_a_field_of_an_object_parameter() -> None:
+    search, add = (SHOPPING.capability(n).spec(nested=True) for n in ("search_products", "add_to_cart"))
+    plan = [{"subtask": 1, "function": "search_products"}, {"subtask": 2, "function": "add_to_cart"}]
+    subtasks = [{"id": 1, "depends_on": []}, {"id": 2, "depends_on": [1]}]
+    assert check_function_plan([search, add], plan, subtasks) == []
+    sku = {
+        "type": "object",
+        "description": "What to add",
+        "properties": {"sku": {"type": "string", "description": "SKU"}},
+    }
+    unrelated = {**add, "parameters": {"type": "object", "properties": {"items": sku}, "required": ["items"]}}
+    assert codes(check_function_plan([search, unrelated], plan, subtasks)) == ["data_flow_unwired"]

@@ -20,9 +20,22 @@ def _properties(schema: Any) -> set[str]:
     return set(properties) if isinstance(properties, dict) else set()
 
 
+def _parameter_names(schema: Any) -> set[str]:
+    """The parameters' names, with the fields of object (or array-of-object) parameters, one level down."""
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    names = _properties(schema)
+    for inner in (properties or {}).values():
+        if isinstance(inner, dict) and inner.get("type") == "array":
+            inner = inner.get("items")
+        if isinstance(inner, dict) and inner.get("type") == "object":
+            names |= _properties(inner)
+    return names
+
+
 def check_function_plan(functions: Any, plan: Any, subtasks: Any) -> list[Finding]:
     """The functions are valid specs, every subtask is mapped to one of them (or to null), and for every dependency
-    between two mapped subtasks some parameter of the consumer takes a field the producer returns."""
+    between two mapped subtasks some parameter of the consumer (or a field of an object parameter) takes a field the
+    producer returns."""
     findings = check_function_specs(functions, path="functions")
     if not isinstance(functions, list) or not isinstance(plan, list) or not isinstance(subtasks, list):
         return findings
@@ -61,7 +74,7 @@ def check_function_plan(functions: Any, plan: Any, subtasks: Any) -> list[Findin
             if consumer is None or producer is None:
                 continue
             produced = _properties(functions[producer].get("returns"))
-            if not produced & _properties(functions[consumer].get("parameters")):
+            if not produced & _parameter_names(functions[consumer].get("parameters")):
                 consumer_name, producer_name = functions[consumer]["name"], functions[producer]["name"]
                 findings.append(
                     error(
