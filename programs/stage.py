@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 import dspy
-from pydantic import TypeAdapter
 
 from toolsynth.adapter import (
     OutputInvalid,
@@ -39,6 +38,7 @@ from toolsynth.execution import (
     retry_after_seconds,
 )
 from toolsynth.lm import cost_of
+from toolsynth.outputs import type_adapter
 from toolsynth.sampling import DEFAULT_SAMPLING, Sampling
 from toolsynth.stages import StageName
 from toolsynth.validators.findings import Finding, as_feedback, codes, error, errors
@@ -127,12 +127,12 @@ class Stage(dspy.Module):
     def dump(self, prediction: dspy.Prediction) -> dict[str, Any]:
         fields = self.signature.output_fields
         return {
-            name: TypeAdapter(fields[name].annotation).dump_python(prediction[name], mode="json") for name in fields
+            name: type_adapter(fields[name].annotation).dump_python(prediction[name], mode="json") for name in fields
         }
 
     def revive(self, stored: dict[str, Any]) -> dict[str, Any]:
         fields = self.signature.output_fields
-        return {name: TypeAdapter(fields[name].annotation).validate_python(stored[name]) for name in fields}
+        return {name: type_adapter(fields[name].annotation).validate_python(stored[name]) for name in fields}
 
     async def _attempts(
         self, inputs: dict[str, Any], facts: dict[str, Any], revise: Revision | None = None

@@ -149,7 +149,6 @@ class ProbeStructuredOutputs(dspy.Signature):
 
 @dataclass
 class _LMState:
-    mode: str = "auto"
     resolved: str | None = None
     trying: str | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -165,7 +164,7 @@ class StructuredOutputs:
         if mode not in MODES:
             raise ValueError(f"structured outputs must be one of {', '.join(MODES)}, got {mode!r}")
         state = self._state(lm)
-        state.mode, state.resolved = mode, (None if mode == "auto" else mode)
+        state.resolved = None if mode == "auto" else mode
 
     def mode(self, lm: Any) -> str:
         """The dialect the next request of `lm` uses (`auto` not yet probed counts as `off`)."""

@@ -282,7 +282,7 @@ def validate_fields(
             findings.append(error("output_field_missing", name, f"the answer has no `{name}` field"))
             continue
         try:
-            typed[name] = _adapter(annotation).validate_python(fields[name])
+            typed[name] = type_adapter(annotation).validate_python(fields[name])
         except pydantic.ValidationError as exc:
             for detail in exc.errors(include_url=False)[:8]:
                 loc = ".".join([name, *(str(p) for p in detail["loc"])])
@@ -296,7 +296,8 @@ def validate_fields(
 _ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
 
 
-def _adapter(annotation: Any) -> TypeAdapter[Any]:
+def type_adapter(annotation: Any) -> TypeAdapter[Any]:
+    """One pydantic `TypeAdapter` per annotation, built once (building one costs far more than using it)."""
     key = repr(annotation)
     if key not in _ADAPTERS:
         _ADAPTERS[key] = TypeAdapter(annotation)
@@ -332,8 +333,8 @@ def _example(annotation: Any) -> Any:
 
 def output_schema(annotations: Mapping[str, Any]) -> dict[str, Any]:
     """The answer's JSON Schema with every `$ref` written out in full (small models and grammar engines
-    handle inline schemas best), plus whether OpenAI's strict mode can take it."""
-    properties = {name: _inline(_adapter(a).json_schema()) for name, a in annotations.items()}
+    handle inline schemas best); `strict_compatible` says whether OpenAI's strict mode can take it."""
+    properties = {name: _inline(type_adapter(a).json_schema()) for name, a in annotations.items()}
     return {"type": "object", "properties": properties, "required": list(annotations)}
 
 
