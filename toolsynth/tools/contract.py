@@ -1,8 +1,10 @@
 """The contract every tool source meets: Python modules, OpenAPI documents and MCP servers alike.
 
-A `ToolSource` is loaded once per run. It lists its functions as `FunctionSpec`s and opens one
-`ToolSession` per conversation; a session holds whatever state the conversation's calls share (an
-environment instance, an HTTP client, an MCP connection) and runs calls for real.
+A `ToolSource` is loaded once per run and is usable synchronously from any thread as soon as it is
+constructed (a source that needs an event loop, like an MCP client, runs its own on a private thread). It
+lists its functions as `FunctionSpec`s and opens one `ToolSession` per conversation; a session holds
+whatever state the conversation's calls share (an environment instance, an HTTP client, an MCP
+connection) and runs calls for real.
 
 A call never raises for a problem of the call itself: an exception inside the tool, a timeout, an HTTP
 error status or a result that is not JSON comes back as a `ToolOutcome` with `ok=False`, an `error` code
@@ -60,3 +62,7 @@ class ToolSource(Protocol):
     def functions(self) -> list[FunctionSpec]: ...
 
     async def open_session(self) -> ToolSession: ...
+
+    def close(self) -> None:
+        """Release what the source holds (server processes, clients); idempotent."""
+        ...
