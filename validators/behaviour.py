@@ -15,11 +15,30 @@ import re
 from typing import Any
 
 from toolsynth.behaviours import BEHAVIOURS
-from toolsynth.validators.composition import collect_calls, leaf_values, missing_functions, text_uses
+from toolsynth.validators.composition import (
+    collect_calls,
+    final_answer,
+    leaf_values,
+    missing_functions,
+    text_uses,
+    values_flow,
+)
 from toolsynth.validators.conversation import message_text
 from toolsynth.validators.findings import Finding, error, warning
 from toolsynth.validators.functions import check_function_specs, function_map, unwrap_tool
 from toolsynth.validators.limits import shorten
+
+LIMITATION = re.compile(
+    r"\b(?:can(?:'|no|\s+no)t|unable|not\s+able|(?:do|does)\s*(?:n'?t|\s+not)\s+have|no\s+(?:tool|function|way)s?|"
+    r"not\s+(?:available|possible|supported)|unfortunately|outside\s+(?:what|my))\b|无法|不能|没有|做不到|不支持|抱歉",
+    re.IGNORECASE,
+)
+"""Words with which an answer says something cannot be done (English and Chinese)."""
+
+
+def states_limitation(text: str) -> bool:
+    """Heuristic: whether `text` says that something cannot be done."""
+    return bool(LIMITATION.search(text))
 
 
 def _normal(text: Any) -> str:
@@ -153,6 +172,44 @@ def _follow_up_findings(messages: list[Any]) -> list[Finding]:
     ]
 
 
+def _limitation_findings(messages: list[Any], behaviour: str) -> list[Finding]:
+    """A no_call or missing_function sample's final answer says what cannot be done (heuristic)."""
+    text = final_answer(messages)
+    if text is None or states_limitation(text):
+        return []
+    return [
+        warning(
+            "limitation_not_stated",
+            f"messages[{len(messages) - 1}].content",
+            f"heuristic: a {behaviour} answer says what the offered tools cannot do; this one states no limitation",
+        )
+    ]
+
+
+def _follow_up_reuse_findings(messages: list[Any]) -> list[Finding]:
+    """A follow_up sample's later request builds on earlier results: a value from a result the assistant had before
+    the second request reappears in a later call's arguments or in the final answer (heuristic)."""
+    starts = [i for i, m in enumerate(messages) if isinstance(m, dict) and m.get("role") == "user"]
+    calls = collect_calls(messages)
+    second = next((s for s in starts if any(c.message < s for c in calls)), None)
+    if second is None:
+        return []
+    earlier = [
+        c.result for c in calls if c.result is not None and c.result_message is not None and c.result_message < second
+    ]
+    later_arguments = [c.arguments for c in calls if c.message > second and c.arguments is not None]
+    answer = final_answer(messages) or ""
+    if any(values_flow(r, a) for r in earlier for a in later_arguments) or any(text_uses(answer, r) for r in earlier):
+        return []
+    return [
+        warning(
+            "follow_up_ignores_earlier_results",
+            f"messages[{second}]",
+            "heuristic: nothing after this follow-up request reuses a value from the results before it",
+        )
+    ]
+
+
 def nested_parameters(function: dict[str, Any]) -> set[str]:
     """The names of a function's parameters that take an object or an array of objects."""
     raw = function.get("parameters")
@@ -208,10 +265,13 @@ def check_behaviour(messages: Any, meta: Any, tools: Any = None) -> list[Finding
         findings += [
             error("no_call_has_call", c.path, "a no_call sample calls no tool") for c in collect_calls(messages)
         ]
+        findings += _limitation_findings(messages, behaviour)
+    elif behaviour == "missing_function":
+        findings += _limitation_findings(messages, behaviour)
     elif behaviour == "clarify":
         findings += _clarify_findings(messages, meta)
     elif behaviour == "follow_up":
-        findings += _follow_up_findings(messages)
+        findings += _follow_up_findings(messages) or _follow_up_reuse_findings(messages)
     offered = {unwrap_tool(t, "")[0].get("name") for t in tools or [] if isinstance(unwrap_tool(t, "")[0], dict)}
     findings += [
         error("missing_function_offered", "meta.missing_functions", f"{name!r} is withheld, yet among the tools")

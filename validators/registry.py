@@ -156,7 +156,9 @@ REGISTERED: tuple[Code, ...] = (
         "missing_function_offered",
         "nested_parameter_unfilled",
     ),
-    *_layer("behaviour", "warning", "clarify_value_given"),
+    *_layer(
+        "behaviour", "warning", "clarify_value_given", "limitation_not_stated", "follow_up_ignores_earlier_results"
+    ),
     *_layer(
         "tasks",
         "error",

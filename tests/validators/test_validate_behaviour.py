@@ -161,3 +161,39 @@ def test_near_miss_checks(near: dict[str, Any], resembles: str, code: str) -> No
 def test_a_real_near_miss_passes() -> None:
     given = [{**WEATHER, "returns": WEATHER_RETURNS}]
     assert check_near_misses([{**HISTORY, "returns": {"type": "object"}}], ["get_weather"], given) == []
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "answer", "stated"),
+    [
+        ("no_call", "I can't look up live weather; I only have past records.", True),
+        ("no_call", "Unfortunately no tool here gives current conditions.", True),
+        ("no_call", "抱歉，我现有的工具无法查询实时天气。", True),
+        ("no_call", "It is sunny and 21 °C in Oslo today.", False),
+        ("missing_function", "4 °C in Oslo. Pack a coat.", False),
+    ],
+)
+def test_a_no_call_or_missing_function_answer_states_what_cannot_be_done(
+    behaviour: str, answer: str, stated: bool
+) -> None:
+    messages = [{"role": "user", "content": "Weather in Oslo?"}, {"role": "assistant", "content": answer}]
+    found = [f.code for f in check_behaviour(messages, {"behaviour": behaviour})]
+    assert ("limitation_not_stated" not in found) is stated
+
+
+def test_a_follow_up_builds_on_the_earlier_results() -> None:
+    first = [
+        {"role": "user", "content": "Weather in Oslo?"},
+        *CALLS[:2],
+        {"role": "assistant", "content": "4 °C in Oslo."},
+    ]
+    reuses = [{"role": "user", "content": "Then what should I pack for that?"}, *CALLS[2:]]
+    assert [f.code for f in check_behaviour(first + reuses, {"behaviour": "follow_up"})] == []
+    fresh = [
+        {"role": "user", "content": "And what should I pack for a beach holiday?"},
+        {"role": "assistant", "content": None, "tool_calls": [_call("c2", "suggest_packing", {"temperature_c": 30})]},
+        _tool("c2", "suggest_packing", {"items": ["swimsuit"]}),
+        {"role": "assistant", "content": "Pack a swimsuit."},
+    ]
+    found = check_behaviour(first + fresh, {"behaviour": "follow_up"})
+    assert [(f.code, f.path) for f in found] == [("follow_up_ignores_earlier_results", "messages[4]")]
