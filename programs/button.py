@@ -1,7 +1,8 @@
 """ButtonProgram: the BUTTON pipeline composed, top to bottom, for one seed.
 
     chat ─extract─▶ scenario ─expand─▶ scenarios ─atomic tasks─▶ tasks
-         ─compose (sequential | parallel-then-sequential)─▶ composite ─judge─▶ feasible composite
+         ─compose (sequential | parallel-then-sequential)─▶ composite ─deepen (widen | extend)─▶ composite
+         ─judge─▶ feasible composite
          ─generate functions─▶ tools ─user ⇄ assistant ⇄ tool─▶ conversation ─validate─▶ sample | rejection
 
 Every branch (scenario × task) ends as a `Sample` or a `Rejection`; a seed that fails before it
@@ -20,8 +21,11 @@ import dspy
 
 from toolsynth import __version__
 from toolsynth.behaviours import (
+    DEFAULT_MAX_SUBTASKS,
     DEFAULT_MIX,
     DEFAULT_NESTED_SHARE,
+    MAX_FAN_IN,
+    MAX_SUBTASKS,
     Behaviour,
     draw_behaviour,
     draw_nested,
@@ -37,6 +41,7 @@ from toolsynth.programs.compose_parallel import ComposeParallelThenSequentialSta
 from toolsynth.programs.compose_sequential import ComposeSequentialStage, sequential_task
 from toolsynth.programs.conversation import DEFAULT_SYSTEM_PROMPT, Conversation
 from toolsynth.programs.expand_scenario import ExpandScenarioStage
+from toolsynth.programs.extend_chain import ExtendChainStage, extended_task
 from toolsynth.programs.extract_scenario import ExtractScenarioStage
 from toolsynth.programs.generate_atomic_task import GenerateAtomicTaskStage
 from toolsynth.programs.generate_functions import GenerateFunctionsStage
@@ -44,6 +49,7 @@ from toolsynth.programs.generate_near_misses import GenerateNearMissesStage
 from toolsynth.programs.judge_composition import JudgeCompositionStage
 from toolsynth.programs.judge_sample import JudgeSampleStage
 from toolsynth.programs.stage import Revision, Stage, StageRejected, run_sync
+from toolsynth.programs.widen_parallel import WidenParallelStage, widenable, widened_task
 from toolsynth.readers import render_transcript
 from toolsynth.sampling import Sampling, sampling_for
 from toolsynth.stages import StageName
@@ -94,7 +100,11 @@ class ButtonProgram(dspy.Module):
     by the `GenerateNearMisses` stage, the rest unrelated: functions of the seed's other branches, then
     `distractor_pool`), shuffled with `seed`; `nested_share` the share of tasks whose functions are asked to take
     an object or array-of-objects parameter (drawn per task with `seed`; recorded as `meta.nested_parameters`
-    when the share is above 0).
+    when the share is above 0); `max_subtasks` the largest composite (3 to 5). At 3, the default, composites
+    have BUTTON's two shapes (2 or 3 subtasks); above 3, each composite's size is drawn per task with `seed`
+    from its shape's size up to `max_subtasks`, and it is deepened step by step: `WidenParallel` adds an
+    independent step to a parallel fan-in (up to 3), `ExtendChain` a step using the last one's result. A
+    composite that cannot be deepened keeps the size it reached (counted as `composites_not_deepened`).
 
     A sample's language is the forced `language` if any, else the seed's own (`language=` of a call), else
     the one detected from the seed's natural-language text (never from its function calls or results).
@@ -119,8 +129,12 @@ class ButtonProgram(dspy.Module):
         distractors: int = 0,
         distractor_pool: tuple[FunctionSpec, ...] | list[FunctionSpec] = DISTRACTOR_POOL,
         nested_share: float = DEFAULT_NESTED_SHARE,
+        max_subtasks: int = DEFAULT_MAX_SUBTASKS,
     ) -> None:
         super().__init__()
+        if not DEFAULT_MAX_SUBTASKS <= max_subtasks <= MAX_SUBTASKS:
+            raise ValueError(f"max_subtasks must be within [{DEFAULT_MAX_SUBTASKS}, {MAX_SUBTASKS}]: {max_subtasks}")
+        self.max_subtasks = max_subtasks
         if not 0.0 <= nested_share <= 1.0:
             raise ValueError(f"nested_share must be within [0, 1], got {nested_share}")
         self.nested_share = nested_share
@@ -137,6 +151,8 @@ class ButtonProgram(dspy.Module):
         self.generate_atomic_task = GenerateAtomicTaskStage(max_attempts)
         self.compose_sequential = ComposeSequentialStage(max_attempts)
         self.compose_parallel = ComposeParallelThenSequentialStage(max_attempts)
+        self.widen_parallel = WidenParallelStage(max_attempts)
+        self.extend_chain = ExtendChainStage(max_attempts)
         self.judge_composition = JudgeCompositionStage(max_attempts)
         self.generate_functions = GenerateFunctionsStage(max_attempts)
         self.conversation = Conversation(max_turns, max_attempts, system_prompt)
@@ -169,6 +185,7 @@ class ButtonProgram(dspy.Module):
             "mix": format_mix(self.mix),
             "distractors": self.distractors,
             "nested_share": self.nested_share,
+            **({"max_subtasks": self.max_subtasks} if self.max_subtasks != DEFAULT_MAX_SUBTASKS else {}),
             "distractor_pool": sorted(f.name for f in self.distractor_pool),
             "sampling": {role: s.request_kwargs() for role, s in sorted(self.sampling.items())},
         }
@@ -189,6 +206,8 @@ class ButtonProgram(dspy.Module):
             self.generate_atomic_task,
             self.compose_sequential,
             self.compose_parallel,
+            self.widen_parallel,
+            self.extend_chain,
             self.judge_composition,
             self.generate_functions,
             self.generate_near_misses,
@@ -266,7 +285,7 @@ class ButtonProgram(dspy.Module):
         if self.nested_share > 0:
             meta["nested_parameters"] = nested
         try:
-            composite, verdict = await self._feasible_composite(key, task, code)
+            composite, verdict = await self._feasible_composite(key, task, code, meta)
             meta.update(composite_task=composite.instruction, strategy=composite.strategy)
             if not verdict.feasible:
                 raise StageRejected(self.judge_composition.stage_name, ["infeasible"], verdict.reasons)
@@ -387,13 +406,16 @@ class ButtonProgram(dspy.Module):
         sample.meta["sample_judge"] = verdict
         return sample
 
-    async def _feasible_composite(self, key: str, task: str, code: str) -> tuple[CompositeTask, dspy.Prediction]:
+    async def _feasible_composite(
+        self, key: str, task: str, code: str, meta: dict[str, Any]
+    ) -> tuple[CompositeTask, dspy.Prediction]:
         """Compose, then judge; a composite judged infeasible is composed again with the judge's reasons as
         feedback, up to `compose_rounds` times. Returns the last composite and its verdict."""
         revise: Revision | None = None
         for round_number in range(1, self.compose_rounds + 1):
             step = "" if round_number == 1 else f"/{round_number}"
             composite, outputs = await self._compose(key, step, task, code, revise)
+            composite = await self._deepen(key, step, composite, code, meta)
             verdict = await self.judge_composition.run(
                 f"{key}/judge{step}", composite_instruction=composite.instruction, steps=composite.steps_text()
             )
@@ -409,6 +431,43 @@ class ButtonProgram(dspy.Module):
         prediction = await stage.run(f"{key}/compose{step}", revise=revise, task=task, language=language_name(code))
         build = sequential_task if stage is self.compose_sequential else parallel_then_sequential_task
         return build(task, prediction), stage.dump(prediction)
+
+    def subtask_target(self, key: str, base: int) -> int:
+        """How many subtasks the composite of task `key` should have: `base` (its shape's) at the default
+        `max_subtasks`, else a seeded draw from `base` up to `max_subtasks`."""
+        if self.max_subtasks <= DEFAULT_MAX_SUBTASKS:
+            return base
+        return random.Random(f"{self.seed}|{key}|subtasks").randint(base, self.max_subtasks)
+
+    async def _deepen(
+        self, key: str, step: str, composite: CompositeTask, code: str, meta: dict[str, Any]
+    ) -> CompositeTask:
+        """Deepen `composite` to its target size, one step at a time: widen a parallel fan-in (seeded coin) or
+        extend the chain. A step the model cannot write leaves the composite at the size it reached."""
+        target = self.subtask_target(key, len(composite.subtasks))
+        if self.max_subtasks > DEFAULT_MAX_SUBTASKS:
+            meta["subtask_target"] = target
+        coin = random.Random(f"{self.seed}|{key}|deepen{step}")
+        number = 0
+        while len(composite.subtasks) < target:
+            number += 1
+            widen = widenable(composite, MAX_FAN_IN) and coin.random() < 0.5
+            stage = self.widen_parallel if widen else self.extend_chain
+            try:
+                prediction = await stage.run(
+                    f"{key}/deepen{step}/{number}",
+                    check_with={"composite": composite},
+                    request=composite.instruction,
+                    steps=composite.steps_text(),
+                    language=language_name(code),
+                )
+            except StageRejected:
+                meter = current_meter()
+                if meter is not None:
+                    meter.note("composites_not_deepened")
+                break
+            composite = widened_task(composite, prediction) if widen else extended_task(composite, prediction)
+        return composite
 
 
 def _name(f: FunctionSpec) -> str:

@@ -89,7 +89,7 @@ def samples_of(program: ButtonProgram, lm: dspy.LM) -> list[dict[str, Any]]:
 
 
 def new_program() -> ButtonProgram:
-    return ButtonProgram(expand=1, tasks_per_scenario=2, judge_samples=True, distractors=2)
+    return ButtonProgram(expand=1, tasks_per_scenario=2, judge_samples=True, distractors=2, max_subtasks=5, seed=1)
 
 
 @pytest.fixture(scope="module")

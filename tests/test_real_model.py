@@ -21,11 +21,15 @@ from toolsynth.adapter import structured_outputs
 from toolsynth.execution import UsageMeter, running_with
 from toolsynth.programs import ButtonProgram
 from toolsynth.programs.assistant_turn import AssistantTurnStage
+from toolsynth.programs.extend_chain import ExtendChainStage, extended_task
 from toolsynth.programs.generate_functions import GenerateFunctionsStage
 from toolsynth.programs.judge_composition import JudgeCompositionStage
 from toolsynth.programs.simulate_tool import SimulateToolStage
 from toolsynth.programs.stage import Stage, StageRejected, run_sync
-from toolsynth.types import FunctionSpec, Subtask, render_steps
+from toolsynth.programs.widen_parallel import WidenParallelStage, widened_task
+from toolsynth.types import CompositeTask, FunctionSpec, Subtask, render_steps
+from toolsynth.validators.findings import errors
+from toolsynth.validators.tasks import check_subtasks
 
 BASE = os.environ.get("TOOLSYNTH_REAL_MODEL_BASE")
 MODEL = os.environ.get("TOOLSYNTH_REAL_MODEL", "openai/qwen2.5-coder-1.5b")
@@ -100,3 +104,33 @@ def test_one_seed_end_to_end_ends_in_samples_or_stage_rejections(real_lm: dspy.L
         result = ButtonProgram(expand=0)(chat=chat, source_id="real")
     assert result.samples or result.rejections
     assert "output_unparseable" not in {c for r in result.rejections for c in r.codes}
+
+
+PARALLEL = CompositeTask(
+    strategy="parallel_then_sequential",
+    instruction="Get the current weather in Oslo and in Lima, then tell me which city is warmer.",
+    subtasks=[
+        Subtask(id=1, instruction="Get the current weather in Oslo."),
+        Subtask(id=2, instruction="Get the current weather in Lima."),
+        Subtask(id=3, instruction="Tell me which of the two cities is warmer.", depends_on=[1, 2]),
+    ],
+)
+
+
+@pytest.mark.parametrize(
+    ("stage", "build"),
+    [(WidenParallelStage(), widened_task), (ExtendChainStage(), extended_task)],
+    ids=["widen", "extend"],
+)
+def test_the_deepening_stages_write_a_valid_deeper_composite(real_lm: dspy.LM, stage: Stage, build: Any) -> None:
+    prediction, meter = attempt(
+        stage,
+        check_with={"composite": PARALLEL},
+        request=PARALLEL.instruction,
+        steps=PARALLEL.steps_text(),
+        language="English",
+    )
+    assert meter.outcomes_json()[stage.stage_name]["unreadable_replies"] == 0
+    assert prediction is not None, meter.outcomes_json()[stage.stage_name]
+    deeper = build(PARALLEL, prediction)
+    assert len(deeper.subtasks) == 4 and errors(check_subtasks(deeper.subtasks, deeper.instruction)) == []

@@ -14,6 +14,9 @@ Independently of the behaviour, a task may be drawn *nested* (a share ``nested_s
 ``DEFAULT_NESTED_SHARE``): its functions are asked to take an object or an array of objects as a parameter,
 which its calls fill from the conversation.
 
+Composites may be deeper than BUTTON's two shapes (``max_subtasks`` above ``DEFAULT_MAX_SUBTASKS``): longer
+chains, where each step uses the previous result, and parallel fan-in of up to ``MAX_FAN_IN`` independent steps.
+
 A mix is written ``call=0.6,clarify=0.15,no_call=0.15,follow_up=0.1``: weights, normalised to shares; behaviours
 left out get none. Each task's behaviour is a seeded draw, so a run repeats exactly.
 """
@@ -29,6 +32,12 @@ DEFAULT_MIX = "call=0.85,clarify=0.15"
 """The default: mostly plain calls, some clarifying questions (what the pipeline made before mixes existed)."""
 DEFAULT_NESTED_SHARE = 0.0
 """The default share of tasks whose functions take nested parameters: none (the output of earlier versions)."""
+DEFAULT_MAX_SUBTASKS = 3
+"""BUTTON's shapes: sequential composites have 2 subtasks, parallel-then-sequential ones 3."""
+MAX_SUBTASKS = 5
+"""The largest composite `max_subtasks` allows."""
+MAX_FAN_IN = 3
+"""The most independent steps that one step combines."""
 
 
 def parse_mix(text: str | dict[str, float]) -> dict[Behaviour, float]:

@@ -136,7 +136,7 @@ def _count(text: str) -> int:
 
 
 def _add_program_options(p: argparse.ArgumentParser) -> None:
-    from toolsynth.behaviours import DEFAULT_MIX, DEFAULT_NESTED_SHARE
+    from toolsynth.behaviours import DEFAULT_MAX_SUBTASKS, DEFAULT_MIX, DEFAULT_NESTED_SHARE, MAX_SUBTASKS
 
     g = p.add_argument_group("program")
     g.add_argument("--program", type=Path, help="a saved (optimized) program JSON to load")
@@ -170,6 +170,16 @@ def _add_program_options(p: argparse.ArgumentParser) -> None:
         default=DEFAULT_NESTED_SHARE,
         help="share of tasks whose functions take an object or array-of-objects parameter that calls fill "
         f"(default: {DEFAULT_NESTED_SHARE:g})",
+    )
+    g.add_argument(
+        "--max-subtasks",
+        type=int,
+        choices=range(DEFAULT_MAX_SUBTASKS, MAX_SUBTASKS + 1),
+        default=DEFAULT_MAX_SUBTASKS,
+        metavar="N",
+        help=f"largest composite task, {DEFAULT_MAX_SUBTASKS} to {MAX_SUBTASKS}: above {DEFAULT_MAX_SUBTASKS}, "
+        "composites are deepened by longer chains and parallel fan-in of up to 3 (default: "
+        f"{DEFAULT_MAX_SUBTASKS}, BUTTON's shapes of 2 or 3 subtasks)",
     )
     g.add_argument("--max-turns", type=int, default=8, help="assistant turns per conversation")
     g.add_argument("--max-attempts", type=int, default=3, help="attempts per stage, repairs included")
@@ -319,6 +329,7 @@ def build_program(args: argparse.Namespace, lms: dict[str, Any]) -> Any:
         mix=args.mix,
         distractors=args.distractors,
         nested_share=args.nested_share,
+        max_subtasks=args.max_subtasks,
     )
     if args.program is not None:
         program.load(str(args.program))

@@ -36,6 +36,7 @@ from toolsynth.signatures import (
     ComposeParallelThenSequential,
     ComposeSequential,
     ExpandScenario,
+    ExtendChain,
     ExtractScenario,
     GenerateAtomicTask,
     GenerateFunctions,
@@ -44,6 +45,7 @@ from toolsynth.signatures import (
     JudgeSample,
     SimulateTool,
     SimulateUser,
+    WidenParallel,
 )
 
 _VAGUE = {"en": "a value I will tell you", "zh": "我稍后告诉你的那个"}
@@ -123,9 +125,19 @@ def _match_capability(text: str, lang: Lang) -> tuple[Domain, Capability, dict[s
 def _match_reasoning(text: str, lang: Lang) -> tuple[str, Reasoning] | None:
     for domain in DOMAINS:
         for first, _, reasoning in domain.parallel:
-            if reasoning.clause[lang].lower() in text.lower():
+            clauses = [reasoning.clause[lang], *([reasoning.many[lang]] if reasoning.many else [])]
+            if any(c.lower() in text.lower() for c in clauses):
                 return first, reasoning
     return None
+
+
+def _combines_many(reasoning: Reasoning, text: str, lang: Lang) -> bool:
+    """Whether `text` asks the reasoning over three results (its `many` clause) rather than two."""
+    return bool(reasoning.many) and reasoning.many[lang].lower() in text.lower()
+
+
+def _domain_with(capability: str) -> Domain:
+    return next(d for d in DOMAINS if any(c.name == capability for c in d.capabilities))
 
 
 def _sentence(clause: str, lang: Lang) -> str:
@@ -265,6 +277,55 @@ def _compose(inputs: Inputs, seed: int, parallel: bool) -> dict[str, Any]:
         "subsequent_task": _sentence(reason_clause, lang),
         "composite_instruction": composite,
     }
+
+
+def _widen(inputs: Inputs, seed: int) -> dict[str, Any]:
+    """A third independent step of the same capability, and the reasoning over all three (domains whose reasoning
+    has a `rank` and a `many` clause); empty outputs otherwise."""
+    request = str(inputs["request"])
+    lang = _language_asked(inputs, request)
+    empty = {"parallel_task": "", "subsequent_task": "", "composite_instruction": ""}
+    *independent, (_, last) = _step_texts(inputs) or [(0, "")]
+    found = _match_reasoning(last, lang)
+    if found is None or found[1].rank is None or not found[1].many or len(independent) != 2:
+        return empty
+    first, reasoning = found
+    matched = [_match_capability(text, lang) for _, text in independent]
+    clauses = [m[1].render(m[2], lang) for m in matched if m is not None and m[1].name == first]
+    if len(clauses) != len(independent):
+        return empty
+    cap, rng = _CAPABILITIES[first], seeded(seed, "widen", request)
+    fresh = [c for c in (cap.render(cap.fill(lang, rng), lang) for _ in range(20)) if c not in clauses]
+    if not fresh:
+        return empty
+    combine = reasoning.many[lang]
+    composite = (
+        f"请{clauses[0]}，{clauses[1]}，并且{fresh[0]}，然后{combine}。"
+        if lang == "zh"
+        else f"Please {clauses[0]}, {clauses[1]} and {fresh[0]}, then {combine}."
+    )
+    return {
+        "parallel_task": _sentence(fresh[0], lang),
+        "subsequent_task": _sentence(combine, lang),
+        "composite_instruction": composite,
+    }
+
+
+def _extend(inputs: Inputs, seed: int) -> dict[str, Any]:
+    """After a comparison (a reasoning with a `rank`), the domain's next step applied to the winner; empty outputs
+    after any other last step."""
+    request = str(inputs["request"])
+    lang = _language_asked(inputs, request)
+    steps = _step_texts(inputs)
+    found = _match_reasoning(steps[-1][1], lang) if steps else None
+    if found is None or found[1].rank is None:
+        return {"next_task": "", "composite_instruction": ""}
+    domain = _domain_with(found[0])
+    then = domain.capability(next(b for a, b in domain.sequential if a == found[0]))
+    clause = then.render(then.fill(lang, seeded(seed, "extend", request)), lang)
+    stem = request.strip().rstrip(".。")
+    composite = f"{stem}，然后{clause}。" if lang == "zh" else f"{stem}, and then {clause}."
+    return {"next_task": _sentence(clause, lang), "composite_instruction": composite}
 
 
 def _subtask_texts(inputs: Inputs) -> list[tuple[int, str]]:
@@ -418,6 +479,7 @@ def _assistant(inputs: Inputs, seed: int) -> dict[str, Any]:
         text = users[0].replace(vague, value)
 
     done = _done_calls(conversation)
+    reasoning = _match_reasoning(text, lang)
     pending: list[dict[str, Any]] = []
     waiting = False
     usable = False
@@ -435,6 +497,8 @@ def _assistant(inputs: Inputs, seed: int) -> dict[str, Any]:
             usable = True
             args = {k: _typed(v, fields.get(k, {})) for k, v in values.items()}
             feeds = [d.result for d in done if all(k in d.result for k in cap.consumes)]
+            if cap.consumes and reasoning is not None and reasoning[1].rank is not None:
+                feeds = _winner_feed(reasoning, done, text, lang)
             if cap.consumes and not feeds:
                 waiting = True
                 continue
@@ -452,7 +516,6 @@ def _assistant(inputs: Inputs, seed: int) -> dict[str, Any]:
         if cap.name not in names
         for values in _instances(cap, text, lang)
     ]
-    reasoning = _match_reasoning(text, lang)
     if not usable or (waiting and not done):
         if reasoning is not None:
             cannot.append(reasoning[1].clause[lang])
@@ -463,13 +526,23 @@ def _assistant(inputs: Inputs, seed: int) -> dict[str, Any]:
     if reasoning is not None:
         first, rule = reasoning
         inputs_for_rule = [d.result for d in done if d.name == first]
-        if len(inputs_for_rule) >= 2:
+        if _combines_many(rule, text, lang) and len(inputs_for_rule) >= 3:
+            parts.append(rule.conclude_many(inputs_for_rule[-3:], lang))
+        elif len(inputs_for_rule) >= 2:
             parts.append(rule.conclude(inputs_for_rule[-2:], lang))
         elif first not in names:
             cannot.append(rule.clause[lang])
     if cannot:
         parts.append(_cannot_text(cannot, [], lang))
     return {"content": (" " if lang == "en" else "").join(parts), "tool_calls": []}
+
+
+def _winner_feed(reasoning: tuple[str, Reasoning], done: list[_Done], text: str, lang: Lang) -> list[Result]:
+    """A step after a comparison consumes the winner's result, once every compared result is in."""
+    first, rule = reasoning
+    compared = [d.result for d in done if d.name == first]
+    expected = len(_instances(_CAPABILITIES[first], text, lang))
+    return [rule.winner(compared)] if compared and len(compared) >= expected else []
 
 
 def _instances(cap: Capability, text: str, lang: Lang) -> list[dict[str, str]]:
@@ -633,6 +706,8 @@ STAGE_HANDLERS: dict[type[dspy.Signature], Handler] = {
     GenerateAtomicTask: _atomic_tasks,
     ComposeSequential: lambda i, s: _compose(i, s, parallel=False),
     ComposeParallelThenSequential: lambda i, s: _compose(i, s, parallel=True),
+    WidenParallel: _widen,
+    ExtendChain: _extend,
     JudgeComposition: _judge,
     GenerateFunctions: _functions,
     GenerateNearMisses: _near_misses,

@@ -326,7 +326,8 @@ def _manifest(
     behaviours: Counter[str] = Counter()
     rejected_behaviours: Counter[str] = Counter()
     distractors: Counter[str] = Counter()
-    nested = 0
+    nested = short_of_target = 0
+    sizes: Counter[str] = Counter()
     for samples, rejections in store.rows():
         seeds += 1
         accepted += len(samples)
@@ -339,6 +340,12 @@ def _manifest(
         behaviours.update(str(s.get("meta", {}).get("behaviour")) for s in samples)
         rejected_behaviours.update(str(r["meta"]["behaviour"]) for r in rejections if "behaviour" in r.get("meta", {}))
         nested += sum(s.get("meta", {}).get("nested_parameters") is True for s in samples)
+        sizes.update(str(len(s["meta"]["subtasks"])) for s in samples if s.get("meta", {}).get("subtasks"))
+        short_of_target += sum(
+            len(s["meta"].get("subtasks") or []) < s["meta"]["subtask_target"]
+            for s in samples
+            if "subtask_target" in s.get("meta", {})
+        )
         distractors.update(str(d.get("kind")) for s in samples for d in s.get("meta", {}).get("distractors") or [])
     return {
         "status": status,
@@ -357,6 +364,8 @@ def _manifest(
             "rejected_by_behaviour": dict(sorted(rejected_behaviours.items())),
             "distractors_offered": dict(sorted(distractors.items())),
             "accepted_nested": nested,
+            "accepted_by_subtasks": dict(sorted(sizes.items())),
+            "accepted_short_of_subtask_target": short_of_target,
             "resumed_seeds": progress.resumed,
         },
         "models": description["models"],

@@ -15,6 +15,7 @@ from toolsynth.signatures import (
     ComposeParallelThenSequential,
     ComposeSequential,
     ExpandScenario,
+    ExtendChain,
     ExtractScenario,
     GenerateAtomicTask,
     GenerateFunctions,
@@ -23,6 +24,7 @@ from toolsynth.signatures import (
     JudgeSample,
     SimulateTool,
     SimulateUser,
+    WidenParallel,
 )
 
 
@@ -32,6 +34,8 @@ class StageName(StrEnum):
     GENERATE_ATOMIC_TASK = GenerateAtomicTask.__name__
     COMPOSE_SEQUENTIAL = ComposeSequential.__name__
     COMPOSE_PARALLEL_THEN_SEQUENTIAL = ComposeParallelThenSequential.__name__
+    WIDEN_PARALLEL = WidenParallel.__name__
+    EXTEND_CHAIN = ExtendChain.__name__
     JUDGE_COMPOSITION = JudgeComposition.__name__
     GENERATE_FUNCTIONS = GenerateFunctions.__name__
     GENERATE_NEAR_MISSES = GenerateNearMisses.__name__

@@ -124,10 +124,26 @@ class Capability:
 
 @dataclass(frozen=True)
 class Reasoning:
-    """A subtask that is pure reasoning over two results: no function serves it."""
+    """A subtask that is pure reasoning over two results: no function serves it.
+
+    With `rank` (the result that wins the comparison ranks highest) and `many` (the clause for three results), it
+    can also combine three results, and its winner can feed the domain's next step (the demo's deeper composites).
+    """
 
     clause: Mapping[Lang, str]
     conclude: Callable[[list[Result], Lang], str]
+    rank: Callable[[Result], float] | None = None
+    many: Mapping[Lang, str] = field(default_factory=dict)
+
+    def winner(self, results: list[Result]) -> Result:
+        assert self.rank is not None
+        return max(results, key=self.rank)
+
+    def conclude_many(self, results: list[Result], lang: Lang) -> str:
+        """The conclusion over three or more results: the winner against the runner-up."""
+        assert self.rank is not None
+        ranked = sorted(results, key=self.rank, reverse=True)
+        return _t(lang, "Of the three: ", "三者之中：") + self.conclude(ranked[:2], lang)
 
 
 @dataclass(frozen=True)

@@ -129,11 +129,13 @@ CALENDAR = Domain(
             "A team lead finds a free slot in their calendar and schedules a meeting.",
             "A freelancer books client appointments around an already busy schedule.",
             "An assistant compares two days' calendars to see which has more free time.",
+            "A freelancer checks the calendar for a free slot and schedules a client meeting.",
         ),
         "zh": (
             "在日历里找空闲时段并安排会议的团队负责人。",
             "在繁忙日程中见缝插针安排客户会面的自由职业者。",
             "比较两天日程、看哪天空闲更多的助理。",
+            "在日历里找空档、安排客户会议的自由职业者。",
         ),
     },
     capabilities=(

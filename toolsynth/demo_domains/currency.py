@@ -67,11 +67,13 @@ CURRENCY = Domain(
             "A traveller needs to understand exchange rates before a trip abroad.",
             "A small business owner converts invoice amounts between currencies.",
             "Someone sending money to family compares what different currencies are worth.",
+            "A student studying abroad converts monthly costs at the exchange rate.",
         ),
         "zh": (
             "出国旅行前需要了解汇率的人。",
             "需要在不同货币之间换算发票金额的小企业主。",
             "给家人汇款、比较不同货币价值的人。",
+            "在国外留学、按汇率用两种货币规划每月开支的学生。",
         ),
     },
     capabilities=(
@@ -127,7 +129,12 @@ CURRENCY = Domain(
         (
             "get_exchange_rate",
             "get_exchange_rate",
-            Reasoning({"en": "tell me which of the two rates is higher", "zh": "告诉我哪个汇率更高"}, _stronger),
+            Reasoning(
+                {"en": "tell me which of the two rates is higher", "zh": "告诉我哪个汇率更高"},
+                _stronger,
+                rank=lambda r: float(r["rate"]),
+                many={"en": "tell me which of the three rates is highest", "zh": "告诉我哪个汇率最高"},
+            ),
         ),
     ),
 )

@@ -106,11 +106,13 @@ EMAIL = Domain(
             "A professional digs a specific message out of a crowded email inbox and answers it.",
             "Someone back from holiday catches up on emails from key contacts.",
             "An office manager checks which contacts send the most email.",
+            "A job seeker searches the email inbox for a recruiter's message and replies to it.",
         ),
         "zh": (
             "在塞满邮件的收件箱里找到某封邮件并回复的职场人士。",
             "休假回来后处理重要联系人邮件的人。",
             "想了解哪些联系人发来邮件最多的办公室主任。",
+            "在收件箱里找到招聘人员的邮件并回复的求职者。",
         ),
     },
     capabilities=(

@@ -112,11 +112,13 @@ FITNESS = Domain(
             "A gym-goer estimates how many calories a workout burns and logs it.",
             "Someone trying to lose weight keeps a daily exercise diary.",
             "A beginner compares the calorie burn of two kinds of exercise.",
+            "Someone returning to exercise tracks the calories of each session.",
         ),
         "zh": (
             "估算一次锻炼消耗多少热量并记录下来的健身爱好者。",
             "为了减重每天记录锻炼情况的人。",
             "比较两种运动消耗卡路里多少的健身新手。",
+            "重新开始锻炼、记录每次运动热量的人。",
         ),
     },
     capabilities=(
@@ -191,6 +193,11 @@ FITNESS = Domain(
             Reasoning(
                 {"en": "tell me which of the two workouts burns more calories", "zh": "告诉我哪项运动消耗的热量更多"},
                 _more_calories,
+                rank=lambda r: float(r["calories_burned"]),
+                many={
+                    "en": "tell me which of the three workouts burns the most calories",
+                    "zh": "告诉我哪项运动消耗的热量最多",
+                },
             ),
         ),
     ),

@@ -87,11 +87,13 @@ FLIGHTS = Domain(
             "A traveller looks for and books flights for an upcoming trip.",
             "An assistant to a busy executive arranges air travel between meetings.",
             "A family compares flight options for a holiday.",
+            "A family compares fares to visit relatives over the holidays.",
         ),
         "zh": (
             "为即将到来的旅行查找并预订机票的旅客。",
             "为忙碌的高管安排出差航班的助理。",
             "为假期比较不同航班选择的家庭。",
+            "假期要去探亲、正在比较机票价格的一家人。",
         ),
     },
     capabilities=(
@@ -161,7 +163,12 @@ FLIGHTS = Domain(
         (
             "search_cheapest_flight",
             "search_cheapest_flight",
-            Reasoning({"en": "tell me which of the two flights is cheaper", "zh": "告诉我哪个航班更便宜"}, _cheaper),
+            Reasoning(
+                {"en": "tell me which of the two flights is cheaper", "zh": "告诉我哪个航班更便宜"},
+                _cheaper,
+                rank=lambda r: -float(r["price_usd"]),
+                many={"en": "tell me which of the three flights is cheapest", "zh": "告诉我哪个航班最便宜"},
+            ),
         ),
     ),
 )

@@ -123,11 +123,13 @@ HOTELS = Domain(
             "A traveller looks for a well-reviewed hotel and reserves a room for their stay.",
             "A conference attendee arranges accommodation close to the venue.",
             "A couple compares hotel costs in two cities before choosing where to stay.",
+            "A conference attendee books a hotel near the venue for a few nights.",
         ),
         "zh": (
             "为出行寻找口碑好的酒店并预订房间的旅客。",
             "为参加会议安排住宿的参会者。",
             "在两座城市之间比较酒店住宿费用的情侣。",
+            "为参加会议在会场附近预订几晚酒店的参会者。",
         ),
     },
     capabilities=(

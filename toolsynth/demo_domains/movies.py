@@ -108,11 +108,13 @@ MOVIES = Domain(
             "A film fan looks up cinema showtimes and reserves seats for friends.",
             "Someone planning a movie night checks when a film is showing nearby.",
             "A moviegoer compares two screenings to find one with seats left.",
+            "A couple picks a film for the weekend and books seats together.",
         ),
         "zh": (
             "查询影院排片并为朋友订座的电影爱好者。",
             "计划看电影、想知道附近影城场次的人。",
             "比较两场电影放映、寻找还有余座场次的观众。",
+            "挑选周末电影并一起订座的情侣。",
         ),
     },
     capabilities=(
@@ -180,6 +182,11 @@ MOVIES = Domain(
             Reasoning(
                 {"en": "tell me which of the two showings has more seats left", "zh": "告诉我哪一场的剩余座位更多"},
                 _more_seats,
+                rank=lambda r: float(r["seats_available"]),
+                many={
+                    "en": "tell me which of the three showings has the most seats left",
+                    "zh": "告诉我哪一场剩余座位最多",
+                },
             ),
         ),
     ),

@@ -115,11 +115,13 @@ MUSIC = Domain(
             "A listener discovers an artist's most popular songs and saves them to a playlist.",
             "Someone preparing a party playlist gathers songs from favourite artists.",
             "A music fan compares the popular songs of two artists.",
+            "Someone preparing a party collects popular songs by favourite artists.",
         ),
         "zh": (
             "想听某位歌手最热门歌曲并收藏成歌单的听众。",
             "为聚会准备歌单、收集喜爱歌手歌曲的人。",
             "比较两位歌手热门歌曲的音乐爱好者。",
+            "为聚会把喜欢歌手的热门歌曲收藏成歌单的人。",
         ),
     },
     capabilities=(

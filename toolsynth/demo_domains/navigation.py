@@ -129,11 +129,13 @@ NAVIGATION = Domain(
             "Someone heading across town wants a route and tells a friend when they'll arrive.",
             "A visitor plans directions between landmarks in an unfamiliar city.",
             "A commuter compares routes by different ways of getting around.",
+            "A delivery driver plans the fastest route between stops.",
         ),
         "zh": (
             "要穿过城市赴约、想规划路线并告诉朋友到达时间的人。",
             "在陌生城市里规划景点之间路线的游客。",
             "比较不同出行方式路线用时的通勤族。",
+            "规划各站之间最快路线的送货司机。",
         ),
     },
     capabilities=(
@@ -206,7 +208,10 @@ NAVIGATION = Domain(
             "plan_route",
             "plan_route",
             Reasoning(
-                {"en": "tell me which of the two routes gets there faster", "zh": "告诉我哪条路线更快到达"}, _faster
+                {"en": "tell me which of the two routes gets there faster", "zh": "告诉我哪条路线更快到达"},
+                _faster,
+                rank=lambda r: -float(r["duration_minutes"]),
+                many={"en": "tell me which of the three routes gets there fastest", "zh": "告诉我哪条路线最快到达"},
             ),
         ),
     ),

@@ -187,11 +187,13 @@ NEWS = Domain(
             "A reader catches up on the day's top news headlines for a country.",
             "A busy professional wants short summaries of the most important news stories.",
             "A media analyst compares how much news coverage different countries and topics get.",
+            "A commuter skims the morning headlines on the way to work.",
         ),
         "zh": (
             "想快速浏览某个国家今日头条新闻的读者。",
             "没时间读长文、希望看到重要新闻报道摘要的上班族。",
             "比较不同国家和话题新闻报道数量的媒体分析师。",
+            "上班路上浏览早间新闻头条的通勤族。",
         ),
     },
     capabilities=(

@@ -146,11 +146,13 @@ PASSWORDS = Domain(
             "Someone setting up a new online account needs a secure password.",
             "An IT administrator issues strong passwords to new employees.",
             "A security-minded user wants to know how hard their password would be to crack.",
+            "An office manager replaces weak passwords on shared accounts.",
         ),
         "zh": (
             "注册新网站账号、需要一个安全密码的用户。",
             "为新员工分配高强度密码的IT管理员。",
             "想知道自己的密码有多难被破解、注重安全的用户。",
+            "为共享账号更换弱密码的办公室主管。",
         ),
     },
     capabilities=(

@@ -157,11 +157,13 @@ RECIPES = Domain(
             "A home cook looks for a quick recipe using an ingredient already in the fridge.",
             "Someone hosting a dinner scales a recipe's ingredients for more guests.",
             "A busy parent compares how long two recipes take to cook.",
+            "A parent looks for a weeknight dinner recipe and scales its ingredients to the family's size.",
         ),
         "zh": (
             "想用冰箱里现有食材做一道快手菜、正在找菜谱的人。",
             "请朋友来家吃饭、需要按人数调整食谱用量的主人。",
             "比较两道菜烹饪时间的忙碌家长。",
+            "找工作日晚餐菜谱、按家庭人数调整食材分量的家长。",
         ),
     },
     capabilities=(
@@ -236,7 +238,10 @@ RECIPES = Domain(
             "search_recipes",
             "search_recipes",
             Reasoning(
-                {"en": "tell me which of the two recipes is quicker to make", "zh": "告诉我哪道菜做起来更快"}, _quicker
+                {"en": "tell me which of the two recipes is quicker to make", "zh": "告诉我哪道菜做起来更快"},
+                _quicker,
+                rank=lambda r: -float(r["total_minutes"]),
+                many={"en": "tell me which of the three recipes is quickest to make", "zh": "告诉我哪道菜做起来最快"},
             ),
         ),
     ),

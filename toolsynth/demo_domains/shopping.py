@@ -96,11 +96,13 @@ SHOPPING = Domain(
             "An online shopper looks for a product within budget and adds it to the cart.",
             "Someone furnishing a home office compares products before making a purchase.",
             "A gift buyer checks which of two products has better reviews.",
+            "A student compares products in an online store and adds the best one to the cart.",
         ),
         "zh": (
             "在预算内挑选商品并加入购物车的网购用户。",
             "布置家庭办公室、下单前比较商品的人。",
             "挑选礼物、比较两件商品评价好坏的购物者。",
+            "预算有限、比较商品并加入购物车的学生。",
         ),
     },
     capabilities=(
@@ -168,6 +170,8 @@ SHOPPING = Domain(
             Reasoning(
                 {"en": "tell me which of the two products is rated higher", "zh": "告诉我哪件商品的评分更高"},
                 _better_rated,
+                rank=lambda r: float(r["rating"]),
+                many={"en": "tell me which of the three products is rated highest", "zh": "告诉我哪件商品评分最高"},
             ),
         ),
     ),

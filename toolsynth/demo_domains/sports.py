@@ -122,11 +122,13 @@ SPORTS = Domain(
             "A football fan checks how their team did in its latest match.",
             "A fantasy football player digs into detailed match data after the weekend's league games.",
             "Two friends compare how their favourite football teams performed.",
+            "A fantasy league player checks match results and player statistics.",
         ),
         "zh": (
             "想知道支持的球队最近一场比赛结果的足球迷。",
             "周末比赛后查看详细比赛数据的球迷。",
             "比较各自支持球队最近表现的两位朋友。",
+            "查看比赛结果和球员数据的梦幻联赛玩家。",
         ),
     },
     capabilities=(

@@ -142,11 +142,13 @@ STATISTICS = Domain(
             "An analyst needs the median and average of a column of numbers in a dataset.",
             "A data team screens a numeric dataset for outliers before reporting statistics.",
             "A manager compares summary statistics of two numeric measures.",
+            "A teacher finds the average and median of a class's test scores and flags any outlier.",
         ),
         "zh": (
             "需要计算数据集中某列数值中位数和平均值的分析师。",
             "在汇报统计结果前排查数值异常值的数据团队。",
             "比较两项数值指标统计摘要的经理。",
+            "统计全班成绩的平均值和中位数、并查找异常值的老师。",
         ),
     },
     capabilities=(

@@ -111,11 +111,13 @@ STOCKS = Domain(
             "A retail investor checks stock prices before the market closes.",
             "Someone tracking a personal portfolio wants to know what their stocks are worth.",
             "A trader compares how two stocks moved during the day.",
+            "Someone reviews how the shares in their savings portfolio moved today.",
         ),
         "zh": (
             "收盘前查看股价的散户投资者。",
             "想知道自己持仓股票当前市值的人。",
             "比较两只股票当日涨跌的交易员。",
+            "查看自己储蓄组合里股票今日涨跌的人。",
         ),
     },
     capabilities=(
@@ -174,6 +176,8 @@ STOCKS = Domain(
             Reasoning(
                 {"en": "tell me which of the two stocks moved more today", "zh": "告诉我哪只股票今天的波动更大"},
                 _bigger_move,
+                rank=lambda r: abs(float(r["change_percent"])),
+                many={"en": "tell me which of the three stocks moved most today", "zh": "告诉我哪只股票今天波动最大"},
             ),
         ),
     ),

@@ -169,11 +169,13 @@ TRANSLATION = Domain(
             "A traveller translates useful phrases before visiting a country where they don't speak the language.",
             "A language learner saves translations of everyday phrases to study later.",
             "Someone compares translations of two phrases in different languages.",
+            "A small shop owner translates product notes for foreign customers.",
         ),
         "zh": (
             "出国前把常用语翻译成当地语言的游客。",
             "把日常用语的翻译保存下来以便复习的语言学习者。",
             "比较两句话不同语言译文的人。",
+            "为外国顾客翻译常用语的小店主。",
         ),
     },
     capabilities=(

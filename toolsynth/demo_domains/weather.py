@@ -208,7 +208,12 @@ WEATHER = Domain(
         (
             "get_current_weather",
             "get_current_weather",
-            Reasoning({"en": "tell me which of the two cities is warmer", "zh": "告诉我哪座城市更暖和"}, _warmer),
+            Reasoning(
+                {"en": "tell me which of the two cities is warmer", "zh": "告诉我哪座城市更暖和"},
+                _warmer,
+                rank=_celsius,
+                many={"en": "tell me which of the three cities is warmest", "zh": "告诉我哪座城市最暖和"},
+            ),
         ),
     ),
 )
