@@ -14,6 +14,7 @@ import pytest
 from dspy.lm15 import Message, Response, TextPart, Usage
 
 from toolsynth.demo_model import reply_to, signature_of
+from toolsynth.types import CompositeTask, Subtask
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -90,3 +91,16 @@ def stage_of(messages: list[dict[str, Any]]) -> str:
     it), or "" for another program's prompt; a repair's or a `dspy.ChainOfThought`'s prompt counts as its own."""
     signature = signature_of(messages)
     return "" if signature is None else signature.__name__
+
+
+def weather_comparison() -> CompositeTask:
+    """A parallel-then-sequential composite: two cities' weather, then which is warmer."""
+    return CompositeTask(
+        strategy="parallel_then_sequential",
+        instruction="Get the current weather in Oslo and in Lima, then tell me which city is warmer.",
+        subtasks=[
+            Subtask(id=1, instruction="Get the current weather in Oslo."),
+            Subtask(id=2, instruction="Get the current weather in Lima."),
+            Subtask(id=3, instruction="Tell me which of the two cities is warmer.", depends_on=[1, 2]),
+        ],
+    )

@@ -13,13 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.support import ROOT
+from tests.support import ROOT, weather_comparison
 from toolsynth.behaviours import DEFAULT_MAX_SUBTASKS, MAX_FAN_IN, MAX_SUBTASKS
 from toolsynth.cli import main
 from toolsynth.programs.button import ButtonProgram
 from toolsynth.programs.extend_chain import extended_task
 from toolsynth.programs.widen_parallel import widenable, widened_task
-from toolsynth.types import CompositeTask, Subtask
 from toolsynth.validators.composition import check_composition
 from toolsynth.validators.findings import codes, errors
 from toolsynth.validators.sample import check_sample
@@ -31,21 +30,9 @@ def _rows(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _parallel() -> CompositeTask:
-    return CompositeTask(
-        strategy="parallel_then_sequential",
-        instruction="Get the weather in Oslo and in Lima, then say which is warmer.",
-        subtasks=[
-            Subtask(id=1, instruction="Get the weather in Oslo."),
-            Subtask(id=2, instruction="Get the weather in Lima."),
-            Subtask(id=3, instruction="Say which is warmer.", depends_on=[1, 2]),
-        ],
-    )
-
-
 def test_widening_adds_an_independent_step_and_the_final_step_uses_all_of_them() -> None:
     widened = widened_task(
-        _parallel(),
+        weather_comparison(),
         dspy.Prediction(
             parallel_task="Get the weather in Cairo.",
             subsequent_task="Say which of the three is warmest.",
@@ -55,14 +42,16 @@ def test_widening_adds_an_independent_step_and_the_final_step_uses_all_of_them()
     assert [(s.id, s.depends_on) for s in widened.subtasks] == [(1, []), (2, []), (3, []), (4, [1, 2, 3])]
     assert widened.subtasks[3].instruction == "Say which of the three is warmest."
     assert not widenable(widened, MAX_FAN_IN)  # fan-in is at most 3
-    assert widenable(_parallel(), MAX_FAN_IN)
-    chained = extended_task(_parallel(), dspy.Prediction(next_task="Pack for it.", composite_instruction="..."))
+    assert widenable(weather_comparison(), MAX_FAN_IN)
+    chained = extended_task(
+        weather_comparison(), dspy.Prediction(next_task="Pack for it.", composite_instruction="...")
+    )
     assert not widenable(chained, MAX_FAN_IN)  # only the base parallel shape widens
 
 
 def test_extending_appends_a_step_that_uses_the_last_one() -> None:
     extended = extended_task(
-        _parallel(), dspy.Prediction(next_task="Pack for the warmer city.", composite_instruction="All of it.")
+        weather_comparison(), dspy.Prediction(next_task="Pack for the warmer city.", composite_instruction="All of it.")
     )
     assert [(s.id, s.depends_on) for s in extended.subtasks][-1] == (4, [3])
     assert extended.instruction == "All of it."

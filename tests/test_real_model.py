@@ -17,6 +17,7 @@ from typing import Any
 import dspy
 import pytest
 
+from tests.support import weather_comparison
 from toolsynth.adapter import structured_outputs
 from toolsynth.execution import UsageMeter, running_with
 from toolsynth.programs import ButtonProgram
@@ -27,7 +28,7 @@ from toolsynth.programs.judge_composition import JudgeCompositionStage
 from toolsynth.programs.simulate_tool import SimulateToolStage
 from toolsynth.programs.stage import Stage, StageRejected, run_sync
 from toolsynth.programs.widen_parallel import WidenParallelStage, widened_task
-from toolsynth.types import CompositeTask, FunctionSpec, Subtask, render_steps
+from toolsynth.types import FunctionSpec, Subtask, render_steps
 from toolsynth.validators.findings import errors
 from toolsynth.validators.tasks import check_subtasks
 
@@ -106,15 +107,7 @@ def test_one_seed_end_to_end_ends_in_samples_or_stage_rejections(real_lm: dspy.L
     assert "output_unparseable" not in {c for r in result.rejections for c in r.codes}
 
 
-PARALLEL = CompositeTask(
-    strategy="parallel_then_sequential",
-    instruction="Get the current weather in Oslo and in Lima, then tell me which city is warmer.",
-    subtasks=[
-        Subtask(id=1, instruction="Get the current weather in Oslo."),
-        Subtask(id=2, instruction="Get the current weather in Lima."),
-        Subtask(id=3, instruction="Tell me which of the two cities is warmer.", depends_on=[1, 2]),
-    ],
-)
+PARALLEL = weather_comparison()
 
 
 @pytest.mark.parametrize(
