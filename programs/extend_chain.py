@@ -6,17 +6,20 @@ import dspy
 
 from toolsynth.programs.stage import Stage
 from toolsynth.signatures import ExtendChain
-from toolsynth.types import CompositeTask, Subtask
+from toolsynth.types import CompositeTask, Subtask, without_step_note
 from toolsynth.validators.findings import Finding
-from toolsynth.validators.tasks import check_subtasks
+from toolsynth.validators.tasks import check_new_steps, check_subtasks
 
 
 def extended_task(composite: CompositeTask, prediction: dspy.Prediction) -> CompositeTask:
     last = composite.subtasks[-1].id
     return CompositeTask(
         strategy=composite.strategy,
-        instruction=prediction.composite_instruction,
-        subtasks=[*composite.subtasks, Subtask(id=last + 1, instruction=prediction.next_task, depends_on=[last])],
+        instruction=without_step_note(prediction.composite_instruction),
+        subtasks=[
+            *composite.subtasks,
+            Subtask(id=last + 1, instruction=without_step_note(prediction.next_task), depends_on=[last]),
+        ],
     )
 
 
@@ -24,5 +27,7 @@ class ExtendChainStage(Stage):
     signature = ExtendChain
 
     def check(self, prediction: dspy.Prediction, inputs: dict[str, Any]) -> list[Finding]:
-        composite = extended_task(inputs["composite"], prediction)
-        return check_subtasks(composite.subtasks, composite.instruction)
+        before = inputs["composite"]
+        composite = extended_task(before, prediction)
+        earlier = [s.instruction for s in before.subtasks]
+        return check_subtasks(composite.subtasks, composite.instruction) + check_new_steps(composite, earlier)

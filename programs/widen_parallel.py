@@ -6,9 +6,9 @@ import dspy
 
 from toolsynth.programs.stage import Stage
 from toolsynth.signatures import WidenParallel
-from toolsynth.types import CompositeTask, Subtask
+from toolsynth.types import CompositeTask, Subtask, without_step_note
 from toolsynth.validators.findings import Finding
-from toolsynth.validators.tasks import check_subtasks
+from toolsynth.validators.tasks import check_new_steps, check_subtasks
 
 
 def widened_task(composite: CompositeTask, prediction: dspy.Prediction) -> CompositeTask:
@@ -18,11 +18,15 @@ def widened_task(composite: CompositeTask, prediction: dspy.Prediction) -> Compo
     new_id = len(independent) + 1
     return CompositeTask(
         strategy=composite.strategy,
-        instruction=prediction.composite_instruction,
+        instruction=without_step_note(prediction.composite_instruction),
         subtasks=[
             *(Subtask(id=s.id, instruction=s.instruction) for s in independent),
-            Subtask(id=new_id, instruction=prediction.parallel_task),
-            Subtask(id=new_id + 1, instruction=prediction.subsequent_task, depends_on=list(range(1, new_id + 1))),
+            Subtask(id=new_id, instruction=without_step_note(prediction.parallel_task)),
+            Subtask(
+                id=new_id + 1,
+                instruction=without_step_note(prediction.subsequent_task),
+                depends_on=list(range(1, new_id + 1)),
+            ),
         ],
     )
 
@@ -44,5 +48,7 @@ class WidenParallelStage(Stage):
     signature = WidenParallel
 
     def check(self, prediction: dspy.Prediction, inputs: dict[str, Any]) -> list[Finding]:
-        composite = widened_task(inputs["composite"], prediction)
-        return check_subtasks(composite.subtasks, composite.instruction)
+        before = inputs["composite"]
+        composite = widened_task(before, prediction)
+        earlier = [s.instruction for s in before.subtasks]
+        return check_subtasks(composite.subtasks, composite.instruction) + check_new_steps(composite, earlier)

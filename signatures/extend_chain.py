@@ -4,10 +4,11 @@ import dspy
 
 
 class ExtendChain(dspy.Signature):
-    """Extend a composite task by one step at its end. Write a next task that can only be done with the result of
-    the last step (it uses a value that step returns or concludes, without stating that value), and one composite
-    instruction: the user's own request for all steps, in the user's voice. The next task states every other
-    detail it needs, never names a tool, and is at most 30 words."""
+    """Extend a composite task by one new step at its end. The next task does something no earlier step does: it
+    acts on, or looks up more about, the result of the last step (it uses a value that step returns or concludes,
+    without stating that value). Write it, then one composite instruction: the user's own request for all steps,
+    in the user's voice. The next task states every other detail it needs, never names a tool or a step number,
+    and is at most 30 words."""
 
     request: str = dspy.InputField(desc="the composite instruction so far")
     steps: str = dspy.InputField(desc="the subtasks so far, numbered, each with the steps whose results it uses")

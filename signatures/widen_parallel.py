@@ -4,11 +4,12 @@ import dspy
 
 
 class WidenParallel(dspy.Signature):
-    """Widen a parallel-then-sequential task by one independent step. Write a parallel task of the same kind as
-    the independent steps but with different details (it needs none of their results, so all of them can run at
-    once), then rewrite the final step so that it needs the results of every independent step, and one composite
-    instruction: the user's own request for all steps, in the user's voice. Every task states the details it
-    needs, never names a tool, and is at most 30 words."""
+    """Widen a parallel-then-sequential task by one independent step. Write one new parallel task: the same kind
+    of step as the independent ones, for a different subject, on its own (it restates none of them and needs none
+    of their results, so all can run at once). Then rewrite the final step so that it combines the results of
+    every independent step, and write one composite instruction: the user's own request for all steps, in the
+    user's voice. Every task states the details it needs, never names a tool or a step number, and is at most
+    30 words."""
 
     request: str = dspy.InputField(desc="the composite instruction so far")
     steps: str = dspy.InputField(desc="the subtasks so far, numbered, each with the steps whose results it uses")

@@ -17,8 +17,8 @@ from tests.support import ROOT, weather_comparison
 from toolsynth.behaviours import DEFAULT_MAX_SUBTASKS, MAX_FAN_IN, MAX_SUBTASKS
 from toolsynth.cli import main
 from toolsynth.programs.button import ButtonProgram
-from toolsynth.programs.extend_chain import extended_task
-from toolsynth.programs.widen_parallel import widenable, widened_task
+from toolsynth.programs.extend_chain import ExtendChainStage, extended_task
+from toolsynth.programs.widen_parallel import WidenParallelStage, widenable, widened_task
 from toolsynth.validators.composition import check_composition
 from toolsynth.validators.findings import codes, errors
 from toolsynth.validators.sample import check_sample
@@ -55,6 +55,64 @@ def test_extending_appends_a_step_that_uses_the_last_one() -> None:
     )
     assert [(s.id, s.depends_on) for s in extended.subtasks][-1] == (4, [3])
     assert extended.instruction == "All of it."
+
+
+@pytest.mark.parametrize(
+    ("stage", "outputs", "code"),
+    [
+        (
+            WidenParallelStage(),
+            {
+                "parallel_task": "Get the current weather in Oslo, then get the current weather in Paris.",
+                "subsequent_task": "Tell me which of the three cities is warmest.",
+                "composite_instruction": "Weather in Oslo, Lima and Paris; which is warmest?",
+            },
+            "step_restates_earlier",
+        ),
+        (
+            WidenParallelStage(),
+            {
+                "parallel_task": "Get the current weather in Paris.",
+                "subsequent_task": "Tell me which city is warmer than the one in step 2.",
+                "composite_instruction": "Weather in Oslo, Lima and Paris; which is warmest?",
+            },
+            "step_number_reference",
+        ),
+        (
+            ExtendChainStage(),
+            {
+                "next_task": "Compare the temperatures using step 1 and 2.",
+                "composite_instruction": "Weather in Oslo and Lima, which is warmer, then compare.",
+            },
+            "step_number_reference",
+        ),
+        (ExtendChainStage(), {"next_task": "", "composite_instruction": "x"}, "text_empty"),
+    ],
+)
+def test_a_deepening_step_must_be_one_new_step_in_the_users_words(
+    stage: WidenParallelStage | ExtendChainStage, outputs: dict[str, str], code: str
+) -> None:
+    found = stage.check(dspy.Prediction(**outputs), {"composite": weather_comparison()})
+    assert code in codes(errors(found))
+
+
+def test_a_copied_step_note_is_dropped_from_the_step_a_model_writes() -> None:
+    notes = "(uses the results of steps 1, 2, and 3) (uses the result of step 3)"
+    prediction = dspy.Prediction(
+        parallel_task="Get the current weather in Paris.",
+        subsequent_task=f"Tell me which city is warmest. {notes}",
+        composite_instruction="Weather in Oslo, Lima and Paris; which is warmest?",
+    )
+    assert widened_task(weather_comparison(), prediction).subtasks[-1].instruction == "Tell me which city is warmest."
+    assert errors(WidenParallelStage().check(prediction, {"composite": weather_comparison()})) == []
+
+
+def test_a_good_deepening_step_passes() -> None:
+    outputs = {
+        "next_task": "Suggest what I should pack for the warmer city's weather.",
+        "composite_instruction": "Weather in Oslo and Lima, which is warmer, and what to pack for it.",
+    }
+    assert errors(ExtendChainStage().check(dspy.Prediction(**outputs), {"composite": weather_comparison()})) == []
 
 
 @pytest.mark.parametrize("bad", [DEFAULT_MAX_SUBTASKS - 1, MAX_SUBTASKS + 1])

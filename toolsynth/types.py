@@ -7,6 +7,7 @@ can fill them; the richer types (`Sample`, `Rejection`) are built by the program
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,6 +38,18 @@ class CompositeTask(BaseModel):
     def steps_text(self) -> str:
         """The subtasks as a numbered plain-text list (what a judge reads; small models comment on JSON)."""
         return render_steps(self.subtasks)
+
+
+_STEP_NOTE = re.compile(r"\s*\(uses the results? of steps?\s[^()]*\)\s*$", re.IGNORECASE)
+
+
+def without_step_note(text: str) -> str:
+    """`text` without a trailing "(uses the result of step …)" note of `render_steps`, which a model shown the
+    numbered steps may copy into a step it writes."""
+    previous = None
+    while previous != text:
+        previous, text = text, _STEP_NOTE.sub("", text)
+    return text
 
 
 def render_steps(subtasks: list[Subtask]) -> str:

@@ -171,6 +171,8 @@ REGISTERED: tuple[Code, ...] = (
         "task_names_tool",
         "composite_too_small",
         "dependency_invalid",
+        "step_number_reference",
+        "step_restates_earlier",
     ),
     *_layer("tasks", "warning", "text_long", "composite_not_compositional"),
     *_layer("plan", "error", "functions_missing", "plan_unknown_function", "subtask_unmapped", "data_flow_unwired"),

@@ -80,6 +80,32 @@ def check_atomic_tasks(tasks: Any, tool_names: Sequence[str] = (), path: str = "
     return findings
 
 
+_STEP_NUMBER = re.compile(r"\bsteps?\s+\d|\(uses the results? of|步骤\s*\d|第\s*\d+\s*步", re.IGNORECASE)
+
+
+def check_new_steps(composite: Any, earlier: Sequence[str], path: str = "composite") -> list[Finding]:
+    """The steps a deepening stage wrote (those of `composite` whose text is not in `earlier`): each is one new step in
+    the user's words, which neither refers to steps by number nor restates an earlier step."""
+    subtasks = getattr(composite, "subtasks", [])
+    known = {_normal(t) for t in earlier}
+    findings = []
+    for i, subtask in enumerate(subtasks):
+        text = str(getattr(subtask, "instruction", ""))
+        where = f"{path}.subtasks[{i}].instruction"
+        if _normal(text) in known:
+            continue
+        if _STEP_NUMBER.search(text):
+            findings.append(
+                error("step_number_reference", where, "refer to earlier results by what they are, not by step number")
+            )
+        restated = next((t for t in earlier if _normal(t) and f" {_normal(t)} " in f" {_normal(text)} "), None)
+        if restated is not None:
+            findings.append(
+                error("step_restates_earlier", where, f"restates the earlier step {restated!r}: write one new step")
+            )
+    return findings
+
+
 def check_subtasks(subtasks: Any, instruction: Any, path: str = "composite") -> list[Finding]:
     """A composite task: instruction present, subtasks distinct and short, dependencies point backwards."""
     findings = check_text(instruction, f"{path}.instruction", max_words=MAX_INSTRUCTION_WORDS)
