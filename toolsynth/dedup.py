@@ -9,6 +9,7 @@ false candidate never removes a row. Input order decides which text is kept: the
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Iterable, Sequence
@@ -59,7 +60,7 @@ def find_duplicates(
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"the dedup threshold must be within (0, 1], got {threshold}")
     names = list(keys) if keys is not None else [str(i) for i in range(len(texts))]
-    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+    lsh = MinHashLSH(num_perm=NUM_PERM, params=lsh_bands(threshold))
     kept_by_text: dict[str, int] = {}
     kept_shingles: dict[int, frozenset[str]] = {}
     found: list[Duplicate] = []
@@ -82,6 +83,15 @@ def find_duplicates(
             kept_shingles[index] = own
             lsh.insert(str(index), signature)
     return found
+
+
+@functools.lru_cache(maxsize=32)
+def lsh_bands(threshold: float) -> tuple[int, int]:
+    """The bands and rows per band that datasketch picks for `threshold` (at `NUM_PERM` permutations), worked out
+    once per threshold: datasketch integrates the false positive and negative rates numerically for every new
+    `MinHashLSH(threshold=...)`, about 20 ms, which made up a tenth of the CPU of a run (benchmarks/README.md)."""
+    chosen = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+    return chosen.b, chosen.r
 
 
 def _nearest(
