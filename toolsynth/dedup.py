@@ -123,12 +123,19 @@ def first_user_request(row: dict[str, Any]) -> str | None:
     return None
 
 
-def duplicate_rows(rows: Sequence[dict[str, Any]], threshold: float = DEFAULT_THRESHOLD) -> list[Duplicate]:
+def duplicate_rows(rows: Iterable[dict[str, Any]], threshold: float = DEFAULT_THRESHOLD) -> list[Duplicate]:
     """Rows whose first user request repeats an earlier row's; rows without a user turn are never duplicates.
-    `Duplicate.index` is the row's position in `rows`, its key the row's `id` (else its position)."""
-    positions = [i for i, row in enumerate(rows) if first_user_request(row) is not None]
-    texts = [first_user_request(rows[i]) or "" for i in positions]
-    keys = [str(rows[i].get("id", i)) for i in positions]
+    `Duplicate.index` is the row's position in `rows`, its key the row's `id` (else its position). `rows` is read
+    once; only the requests and keys are kept."""
+    positions: list[int] = []
+    texts: list[str] = []
+    keys: list[str] = []
+    for i, row in enumerate(rows):
+        text = first_user_request(row)
+        if text is not None:
+            positions.append(i)
+            texts.append(text)
+            keys.append(str(row.get("id", i)))
     return [
         Duplicate(positions[d.index], d.key, positions[d.of_index], d.of_key, d.similarity, d.exact)
         for d in find_duplicates(texts, keys, threshold)
