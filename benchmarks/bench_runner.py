@@ -1,6 +1,6 @@
 """Runner benchmark: latency-bound schedule, CPU per LM call, calls per sample, re-run, memory.
 
-    .venv/bin/python -m benchmarks.bench_runner            # the full benchmark (about 10 minutes on 2 cores)
+    .venv/bin/python -m benchmarks.bench_runner            # the full benchmark (about an hour on 2 busy cores)
     .venv/bin/python -m benchmarks.bench_runner --quick    # a smaller version of every part (about 2 minutes)
 
 Every LM call goes through the real path — `dspy.LM("openai/toolsynth-test", engine="litellm", num_retries=0,
@@ -378,12 +378,15 @@ def _sample_set(path: Path) -> set[str]:
 
 
 def bench_cpu(n: int, concurrency: int, work: Path, profile: Path | None = None, rounds: int = 1) -> dict[str, Any]:
-    """CPU per call of the runner and of the same requests through bare litellm, DSPy's LM and raw HTTP.
+    """CPU per call of the runner (as the CLI runs it: no call recorder, no step tracking) and of the same requests
+    (recorded in one run beforehand) through bare litellm, DSPy's LM and raw HTTP.
 
     With `rounds` > 1 the four are measured in turn that many times (the runner each time on a fresh output
     directory) and each one's least CPU per call is kept: on a shared machine the other processes only ever add
     CPU time (cache misses, preemption), and measuring in turn spreads a busy spell over all four.
     """
+    from toolsynth.validators.functions import META_VALID
+
     seeds = load_seeds(write_seeds(work / f"cpu-seeds-{n}.jsonl", n))
     result: dict[str, Any] = {"seeds": n, "concurrency": concurrency, "rounds": rounds}
     per_round: dict[str, list[dict[str, float]]] = defaultdict(list)
@@ -410,19 +413,20 @@ def bench_cpu(n: int, concurrency: int, work: Path, profile: Path | None = None,
             extra = {"response_format": kwargs["response_format"]} if kwargs.get("response_format") else {}
             return await lm.acall(messages=kwargs["messages"], **extra)
 
+        recorder = CallRecorder(keep_kwargs=True)  # the requests, from one run outside the measured ones
+        with recorder.installed():
+            run_streaming(seeds, work / "cpu-requests", lm, concurrency)
+        requests.extend(c.kwargs for c in recorder.calls if c.kwargs is not None)
+        calls = result["calls"] = len(requests)
+        asyncio.run(bare_litellm(requests[0]))
         for turn in range(rounds):
-            recorder = CallRecorder(keep_kwargs=True)
-            out = work / f"cpu-run-{turn}"
-            with recorder.installed():
-                cpu, wall, _ = _measure(
-                    functools.partial(run_streaming, seeds, out, lm, concurrency, track_steps=True),
-                    profile if turn == 0 else None,
-                )
-            calls = len(recorder.calls)
-            if not requests:
-                requests.extend(c.kwargs for c in recorder.calls if c.kwargs is not None)
-                result["calls"] = calls
-                asyncio.run(bare_litellm(requests[0]))
+            META_VALID.clear()  # each measured run starts with no schema seen, as a new process does
+            cpu, wall, manifest = _measure(
+                functools.partial(run_streaming, seeds, work / f"cpu-run-{turn}", lm, concurrency),
+                profile if turn == 0 else None,
+            )
+            if manifest[0]["usage"]["total"]["calls"] != calls:
+                raise RuntimeError(f"the measured run made {manifest[0]['usage']['total']['calls']} calls, not {calls}")
             per_round["ours"].append(_per_call(cpu, wall, calls))
             cpu, wall, _ = _measure(lambda: asyncio.run(replay(bare_litellm)))
             per_round["litellm"].append(_per_call(cpu, wall, len(requests)))

@@ -156,6 +156,10 @@ class SeenValid:
     def __len__(self) -> int:
         return len(self._digests)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._digests.clear()
+
     def __contains__(self, digest: bytes) -> bool:
         with self._lock:
             if digest not in self._digests:
