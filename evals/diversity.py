@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from toolsynth.evals.metrics import row_meta
@@ -25,21 +25,27 @@ def tokens(text: str) -> list[str]:
 
 
 def distinct_n(texts: Iterable[str], n: int) -> float:
-    """Distinct n-grams / all n-grams over the texts (n-grams never cross texts); 0 when there are none."""
-    grams: list[tuple[str, ...]] = []
+    """Distinct n-grams / all n-grams over the texts (n-grams never cross texts); 0 when there are none. The texts
+    are read once and only the distinct n-grams are kept."""
+    distinct: set[tuple[str, ...]] = set()
+    total = 0
     for text in texts:
         words = tokens(text)
-        grams += [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
-    return len(set(grams)) / len(grams) if grams else 0.0
+        grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+        total += len(grams)
+        distinct.update(grams)
+    return len(distinct) / total if total else 0.0
+
+
+def iter_user_turns(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    for row in rows:
+        for m in row.get("messages") or []:
+            if isinstance(m, dict) and m.get("role") == "user":
+                yield str(m.get("content") or "")
 
 
 def user_turns(rows: Iterable[dict[str, Any]]) -> list[str]:
-    return [
-        str(m.get("content") or "")
-        for row in rows
-        for m in row.get("messages") or []
-        if isinstance(m, dict) and m.get("role") == "user"
-    ]
+    return list(iter_user_turns(rows))
 
 
 def diversity(rows: list[dict[str, Any]]) -> dict[str, Any]:

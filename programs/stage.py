@@ -14,6 +14,7 @@ import contextvars
 import json
 import random
 import threading
+import weakref
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -147,7 +148,7 @@ class Stage(dspy.Module):
             predictor = self.predict
             call_inputs = dict(inputs)
             if findings:
-                predictor = dspy.Predict(self.predict.signature.append("feedback", FEEDBACK_FIELD))
+                predictor = dspy.Predict(with_feedback(self.predict.signature))
                 predictor.demos = self.predict.demos
                 call_inputs["feedback"] = repair_feedback(previous, findings, expected_shape(self.signature))
             with logging_replies() as replies:
@@ -277,6 +278,20 @@ UNREADABLE_CODES = codes_of("reply")
 """Codes of a reply that could not be read as the stage's outputs (counted per stage as unreadable)."""
 
 STAGE_ADAPTER = StageAdapter()
+
+
+_FEEDBACK_SIGNATURES: weakref.WeakKeyDictionary[type[dspy.Signature], type[dspy.Signature]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def with_feedback(signature: type[dspy.Signature]) -> type[dspy.Signature]:
+    """`signature` with the `feedback` input of a repair attempt: one class per signature (and instructions), so the
+    adapter's per-signature caches (system message, output schema) serve repair attempts too."""
+    extended = _FEEDBACK_SIGNATURES.get(signature)
+    if extended is None or extended.instructions != signature.instructions:
+        extended = _FEEDBACK_SIGNATURES[signature] = signature.append("feedback", FEEDBACK_FIELD)
+    return extended
 
 
 def repair_feedback(previous: str, findings: list[Finding], shape: str) -> str:

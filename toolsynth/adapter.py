@@ -15,6 +15,7 @@ dialect, so the dialect is chosen per LM (`set_structured_outputs(lm, mode)`, de
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import weakref
 from collections.abc import Awaitable, Callable, Iterator
@@ -93,7 +94,35 @@ def expected_shape(signature: type[dspy.Signature]) -> str:
 
 
 class StageAdapter(dspy.JSONAdapter):
-    """JSON adapter with per-LM structured outputs and a bounded, normalising reply reader."""
+    """JSON adapter with per-LM structured outputs and a bounded, normalising reply reader.
+
+    What depends on the signature alone (the system message, the output schema a request carries) is built once
+    per signature class and instructions, not per request: building it (pydantic JSON schemas of every field)
+    cost more CPU than the rest of a request's formatting (benchmarks/README.md, CPU per LM call).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._system_messages: weakref.WeakKeyDictionary[type, tuple[str, str]] = weakref.WeakKeyDictionary()
+        self._formats: weakref.WeakKeyDictionary[type, dict[str, str]] = weakref.WeakKeyDictionary()
+
+    def format_system_message(self, signature: type[dspy.Signature]) -> str:
+        instructions = signature.instructions
+        cached = self._system_messages.get(signature)
+        if cached is not None and cached[0] == instructions:
+            return cached[1]
+        message = super().format_system_message(signature)
+        self._system_messages[signature] = (instructions, message)
+        return message
+
+    def request_format(self, mode: str, signature: type[dspy.Signature]) -> dict[str, Any]:
+        """`response_format(mode, signature)`, built once per signature and mode; each request gets its own copy
+        (litellm may edit what it is given)."""
+        per_mode = self._formats.setdefault(signature, {})
+        if mode not in per_mode:
+            per_mode[mode] = json.dumps(response_format(mode, signature))
+        copy: dict[str, Any] = json.loads(per_mode[mode])
+        return copy
 
     def parse(self, signature: type[dspy.Signature], completion: str) -> dict[str, Any]:
         """The reply's typed outputs, or `OutputInvalid` with findings. Lone surrogates (raw, as JSON escapes, or in
@@ -127,7 +156,7 @@ class StageAdapter(dspy.JSONAdapter):
     def _prepare_response_format(self, lm: Any, lm_kwargs: dict[str, Any], signature: type[dspy.Signature]) -> None:
         mode = structured_outputs.mode(lm)
         if mode in SCHEMA_DIALECTS:
-            lm_kwargs["response_format"] = response_format(mode, signature)
+            lm_kwargs["response_format"] = self.request_format(mode, signature)
         elif "response_format" in getattr(lm, "supported_params", ()):
             lm_kwargs["response_format"] = {"type": "json_object"}
 

@@ -12,16 +12,17 @@ tokenizers.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from toolsynth.dedup import DEFAULT_THRESHOLD, duplicate_rows
-from toolsynth.evals.diversity import distinct_n, user_turns
+from toolsynth.evals.diversity import distinct_n, iter_user_turns
 from toolsynth.stages import CONVERSATION_AGENTS, StageName
 
 FUNNEL_STEPS = ("seeds", "scenarios", "tasks", "composites", "feasible", "conversations", "accepted")
@@ -86,38 +87,52 @@ class Funnel:
     duplicates_removed: int = 0
 
 
-def funnel(samples: list[dict[str, Any]], rejections: list[dict[str, Any]], manifest: dict[str, Any]) -> Funnel:
+def funnel(samples: Iterable[dict[str, Any]], rejections: Iterable[dict[str, Any]], manifest: dict[str, Any]) -> Funnel:
+    """The funnel of a run; `samples` and `rejections` are each read twice at most (they may be files read lazily)."""
     counts = manifest.get("counts", {})
     scenarios: set[str] = set()
     tasks: set[str] = set()
-    for row in [*samples, *rejections]:
+    accepted = 0
+    by_stage: Counter[str] = Counter()
+    for row in samples:
+        accepted += 1
         _seed, scenario, task = _branch(row)
         if scenario is not None:
             scenarios.add(scenario)
         if task is not None:
             tasks.add(task)
-    by_stage = Counter(str(r.get("stage")) for r in rejections)
+    for row in rejections:
+        by_stage[str(row.get("stage"))] += 1
+        _seed, scenario, task = _branch(row)
+        if scenario is not None:
+            scenarios.add(scenario)
+        if task is not None:
+            tasks.add(task)
     losses = {step: {str(s): by_stage[s] for s in stages if by_stage[s]} for step, stages in FUNNEL_LOSSES.items()}
     composites = len(tasks) - sum(losses["tasks"].values())
     feasible = composites - sum(losses["composites"].values())
     conversations = feasible - sum(losses["feasible"].values())
     duplicates = int(counts.get("duplicates_removed", 0))
     steps = {
-        "seeds": int(counts.get("inputs", len({_branch(r)[0] for r in [*samples, *rejections]}))),
+        "seeds": int(counts["inputs"]) if "inputs" in counts else len(_seeds(samples, rejections)),
         "scenarios": len(scenarios),
         "tasks": len(tasks),
         "composites": composites,
         "feasible": feasible,
         "conversations": conversations,
-        "accepted": len(samples) + duplicates,
+        "accepted": accepted + duplicates,
     }
     if duplicates:
-        steps["deduplicated"] = len(samples)
+        steps["deduplicated"] = accepted
     known = {s for stages in FUNNEL_LOSSES.values() for s in stages}
     other = {stage: n for stage, n in by_stage.items() if stage not in known}
     if other:
         losses["other"] = other
     return Funnel(steps, losses, duplicates)
+
+
+def _seeds(samples: Iterable[dict[str, Any]], rejections: Iterable[dict[str, Any]]) -> set[str]:
+    return {_branch(row)[0] for row in itertools.chain(samples, rejections)}
 
 
 @dataclass
@@ -174,14 +189,14 @@ class DiversityFigures:
     """Groups of sample ids whose first user requests are near-duplicates (the first id is the one kept)."""
 
 
-def diversity_figures(samples: list[dict[str, Any]], threshold: float = DEFAULT_THRESHOLD) -> DiversityFigures:
-    turns = user_turns(samples)
+def diversity_figures(samples: Sequence[dict[str, Any]], threshold: float = DEFAULT_THRESHOLD) -> DiversityFigures:
+    """`samples` is read once per figure, never copied (it may be a file read lazily)."""
     names = function_names(samples)
     clusters: dict[str, list[str]] = {}
     for duplicate in duplicate_rows(samples, threshold):
         clusters.setdefault(duplicate.of_key, [duplicate.of_key]).append(duplicate.key)
     return DiversityFigures(
-        distinct={f"distinct-{n}": round(distinct_n(turns, n), 4) for n in (1, 2, 3)},
+        distinct={f"distinct-{n}": round(distinct_n(iter_user_turns(samples), n), 4) for n in (1, 2, 3)},
         distinct_functions=len(names),
         function_declarations=sum(names.values()),
         near_duplicate_clusters=list(clusters.values()),

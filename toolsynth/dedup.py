@@ -9,6 +9,7 @@ false candidate never removes a row. Input order decides which text is kept: the
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Iterable, Sequence
@@ -59,7 +60,7 @@ def find_duplicates(
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"the dedup threshold must be within (0, 1], got {threshold}")
     names = list(keys) if keys is not None else [str(i) for i in range(len(texts))]
-    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+    lsh = MinHashLSH(num_perm=NUM_PERM, params=lsh_bands(threshold))
     kept_by_text: dict[str, int] = {}
     kept_shingles: dict[int, frozenset[str]] = {}
     found: list[Duplicate] = []
@@ -82,6 +83,15 @@ def find_duplicates(
             kept_shingles[index] = own
             lsh.insert(str(index), signature)
     return found
+
+
+@functools.lru_cache(maxsize=32)
+def lsh_bands(threshold: float) -> tuple[int, int]:
+    """The bands and rows per band that datasketch picks for `threshold` (at `NUM_PERM` permutations), worked out
+    once per threshold: datasketch integrates the false positive and negative rates numerically for every new
+    `MinHashLSH(threshold=...)`, about 20 ms, which made up a tenth of the CPU of a run (benchmarks/README.md)."""
+    chosen = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+    return chosen.b, chosen.r
 
 
 def _nearest(
@@ -113,12 +123,19 @@ def first_user_request(row: dict[str, Any]) -> str | None:
     return None
 
 
-def duplicate_rows(rows: Sequence[dict[str, Any]], threshold: float = DEFAULT_THRESHOLD) -> list[Duplicate]:
+def duplicate_rows(rows: Iterable[dict[str, Any]], threshold: float = DEFAULT_THRESHOLD) -> list[Duplicate]:
     """Rows whose first user request repeats an earlier row's; rows without a user turn are never duplicates.
-    `Duplicate.index` is the row's position in `rows`, its key the row's `id` (else its position)."""
-    positions = [i for i, row in enumerate(rows) if first_user_request(row) is not None]
-    texts = [first_user_request(rows[i]) or "" for i in positions]
-    keys = [str(rows[i].get("id", i)) for i in positions]
+    `Duplicate.index` is the row's position in `rows`, its key the row's `id` (else its position). `rows` is read
+    once; only the requests and keys are kept."""
+    positions: list[int] = []
+    texts: list[str] = []
+    keys: list[str] = []
+    for i, row in enumerate(rows):
+        text = first_user_request(row)
+        if text is not None:
+            positions.append(i)
+            texts.append(text)
+            keys.append(str(row.get("id", i)))
     return [
         Duplicate(positions[d.index], d.key, positions[d.of_index], d.of_key, d.similarity, d.exact)
         for d in find_duplicates(texts, keys, threshold)

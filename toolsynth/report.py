@@ -9,11 +9,13 @@ browser test can check that every chart the page declares has rendered.
 from __future__ import annotations
 
 import html
+import itertools
 import json
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
@@ -52,27 +54,66 @@ figure.chart { margin: 0.5rem 0; } .note { color: #5b6473; font-size: 0.9rem; }
 
 @dataclass
 class RunData:
-    samples: list[dict[str, Any]]
-    rejections: list[dict[str, Any]]
+    samples: Sequence[dict[str, Any]]
+    rejections: Sequence[dict[str, Any]]
     manifest: dict[str, Any]
     unreadable: list[str] = field(default_factory=list)
 
 
-def load_run(outdir: Path) -> RunData:
-    """A run's `samples.jsonl`, `rejected.jsonl` and `manifest.json` (missing files read as empty)."""
-    data = RunData([], [], {})
-    for name, rows in (("samples.jsonl", data.samples), ("rejected.jsonl", data.rejections)):
-        path = outdir / name
-        if not path.is_file() or path.stat().st_size == 0:
-            continue
+class JsonlRows(Sequence[dict[str, Any]]):
+    """The object rows of a JSON-lines file, read from the file again at every pass and never all held at once, so a
+    report's memory does not grow with the run (10,000 seeds make about 90 MB of samples, 400 MB as Python objects).
+    Lines that cannot be read are counted out once, into `unreadable`, when the rows are first counted."""
+
+    def __init__(self, path: Path, unreadable: list[str]) -> None:
+        self.path = path
+        self._count = sum(1 for _ in self._rows(unreadable))
+
+    def _rows(self, unreadable: list[str] | None = None) -> Iterator[dict[str, Any]]:
+        if not self.path.is_file() or self.path.stat().st_size == 0:
+            return
         try:
-            for record in read_records(path):
+            for record in read_records(self.path):
                 if isinstance(record, InputError):
-                    data.unreadable.append(str(record))
+                    if unreadable is not None:
+                        unreadable.append(str(record))
                 elif isinstance(record.value, dict):
-                    rows.append(record.value)
+                    yield record.value
         except InputError as exc:  # a file of blank lines only
-            data.unreadable.append(str(exc))
+            if unreadable is not None:
+                unreadable.append(str(exc))
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return self._rows()
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self._count)
+            if step < 0:
+                return list(self)[index]
+            return list(itertools.islice(self, start, stop, step))
+        position = index + self._count if index < 0 else index
+        if not 0 <= position < self._count:
+            raise IndexError(f"row {index} of {self._count} in {self.path}")
+        return next(itertools.islice(self, position, None))
+
+
+def load_run(outdir: Path) -> RunData:
+    """A run's `samples.jsonl`, `rejected.jsonl` (read lazily, see `JsonlRows`) and `manifest.json` (missing files
+    read as empty)."""
+    unreadable: list[str] = []
+    samples = JsonlRows(outdir / "samples.jsonl", unreadable)
+    rejections = JsonlRows(outdir / "rejected.jsonl", unreadable)
+    data = RunData(samples, rejections, {}, unreadable)
     manifest = outdir / "manifest.json"
     if manifest.is_file():
         data.manifest = json.loads(manifest.read_text(encoding="utf-8"))

@@ -8,7 +8,11 @@ meta-schema of their ``$schema`` (default Draft 2020-12) plus rules the meta-sch
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urljoin
@@ -126,7 +130,65 @@ def unwrap_tool(tool: Any, path: str) -> tuple[Any, str]:
 # --- schema checks -------------------------------------------------------------------------------
 
 
-def _meta_findings(schema: Any, path: str, code: str) -> list[Finding]:
+class SeenValid:
+    """Digests of the last `size` schemas (canonical JSON) found meta-valid with no finding, most recent last.
+
+    Checking a schema against the Draft 2020-12 meta-schema costs about a millisecond (its `$dynamicRef`s), and a
+    run checks each generated schema at least twice (the function stage, then the whole sample), a user's tool
+    library on every sample: a schema seen valid before is valid again, wherever it sits (its findings' paths
+    would be the only difference, and it has none). Only digests are kept, so the memory is bounded whatever the
+    schemas' size; invalid schemas are always checked in full, for their findings.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._digests: OrderedDict[bytes, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def digest(schema: dict[str, Any]) -> bytes | None:
+        try:
+            text = json.dumps(schema, sort_keys=True, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError, RecursionError):  # not JSON data: always checked in full
+            return None
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+    def __len__(self) -> int:
+        return len(self._digests)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._digests.clear()
+
+    def __contains__(self, digest: bytes) -> bool:
+        with self._lock:
+            if digest not in self._digests:
+                return False
+            self._digests.move_to_end(digest)
+            return True
+
+    def add(self, digest: bytes) -> None:
+        with self._lock:
+            self._digests[digest] = None
+            if len(self._digests) > self.size:
+                self._digests.popitem(last=False)
+
+
+META_VALID = SeenValid(4096)
+"""The schemas `check_schema` found meta-valid lately (digests only)."""
+
+
+def _meta_findings(schema: dict[str, Any], path: str, code: str) -> list[Finding]:
+    digest = SeenValid.digest(schema)
+    if digest is not None and digest in META_VALID:
+        return []
+    findings = _meta_check(schema, path, code)
+    if digest is not None and not findings:
+        META_VALID.add(digest)
+    return findings
+
+
+def _meta_check(schema: dict[str, Any], path: str, code: str) -> list[Finding]:
     cls, unknown = validator_class(schema)
     findings: list[Finding] = []
     if unknown is not None:

@@ -143,3 +143,17 @@ def test_expanded_scenarios_are_deduplicated_before_tasks_are_written() -> None:
     assert expanded[0] in scenarios and expanded[2] in scenarios and expanded[1] not in scenarios
     assert {row.id.split("-t")[0] for row in result.samples} <= {"x-s0", "x-s1", "x-s2"}
     assert meter.notes == {"scenario_duplicates_removed": 1}
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.8, 0.95])
+def test_the_lsh_bands_are_datasketchs_own_choice_worked_out_once_per_threshold(threshold: float) -> None:
+    from datasketch import MinHashLSH
+
+    from toolsynth.dedup import NUM_PERM, lsh_bands
+
+    chosen = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+    assert lsh_bands(threshold) == (chosen.b, chosen.r)
+    misses = lsh_bands.cache_info().misses
+    unique_texts(["book a flight to Oslo on Monday", "book a flight to Oslo on Monday please"], threshold)
+    assert lsh_bands(threshold) == (chosen.b, chosen.r)
+    assert lsh_bands.cache_info().misses == misses

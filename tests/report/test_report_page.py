@@ -95,3 +95,41 @@ def test_report_command_and_synth_no_report(tmp_path: Path, capsys: Any) -> None
     seeds.write_text(json.dumps({"scenario": "A traveller books flights for a trip."}) + "\n", encoding="utf-8")
     assert main(["synth", str(seeds), "-o", str(tmp_path / "run"), "--quiet", "--no-report", "--expand", "0"]) == 0
     assert not (tmp_path / "run" / "report.html").exists()
+
+
+def write_rows(path: Path, rows: list[dict[str, Any]], extra: str = "") -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows) + extra, encoding="utf-8")
+
+
+def test_a_run_read_from_its_files_renders_the_page_of_the_rows_held_in_memory(tmp_path: Path) -> None:
+    from toolsynth.report import load_run
+
+    samples = [sample(f"s{i}-s0-t0", f"s{i}", f"request {i % 3}", {"behaviour": "call"}) for i in range(10)]
+    rejections = [rejection("b", "b", "ExtractScenario", ["output_unparseable"])]
+    manifest = {"counts": {"inputs": 11}}
+    write_rows(tmp_path / "samples.jsonl", samples, "not json\n")
+    write_rows(tmp_path / "rejected.jsonl", rejections)
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    data = load_run(tmp_path)
+    assert len(data.samples) == 10 and len(data.rejections) == 1 and len(data.unreadable) == 1
+    assert list(data.samples) == list(data.samples) == samples  # read again at every pass
+    assert data.samples[3] == samples[3] and data.samples[-1] == samples[-1]
+    assert data.samples[::4] == samples[::4] and data.samples[::-3] == samples[::-3]
+    in_memory = RunData(samples, rejections, manifest, list(data.unreadable))
+    assert render_report(data) == render_report(in_memory)
+
+
+def test_a_run_read_from_its_files_holds_no_row(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from toolsynth.report import load_run
+
+    write_rows(tmp_path / "samples.jsonl", [sample(f"s{i}-s0-t0", f"s{i}", "x" * 2000) for i in range(500)])
+    tracemalloc.start()
+    try:
+        data = load_run(tmp_path)
+        held, _peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(data.samples) == 500
+    assert held < 100_000  # the rows as Python objects would take several megabytes

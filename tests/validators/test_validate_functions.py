@@ -239,3 +239,44 @@ def test_unusable_specs() -> None:
     assert codes(normalize_function_spec(None)[1]) == ["function_spec_not_object"]
     assert codes(normalize_function_spec({"description": "x"})[1]) == ["function_name_missing"]
     assert normalize_function_spec(WEATHER) == (WEATHER, [])
+
+
+def test_a_schema_seen_valid_is_not_meta_checked_again_and_an_invalid_one_always_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from toolsynth.validators import functions
+
+    checked: list[Any] = []
+    original = functions.validator_class
+
+    def counting(schema: Any) -> Any:
+        checked.append(schema)
+        return original(schema)
+
+    monkeypatch.setattr(functions, "validator_class", counting)
+    good = params(city={"type": "string", "description": "city name"}, note={"type": "string", "minLength": 3})[
+        "parameters"
+    ]
+    assert functions.check_schema(good, "functions[0].parameters", "parameters_schema_invalid") == []
+    same_elsewhere = dict(reversed(list(good.items())))  # the same schema, keys in another order
+    assert functions.check_schema(same_elsewhere, "tools[2].function.parameters", "parameters_schema_invalid") == []
+    assert len(checked) <= 1  # none when an earlier test already saw this schema
+
+    bad = params(city={"type": "string", "minLength": -1})["parameters"]
+    for path in ("functions[0].parameters", "tools[1].function.parameters"):
+        found = functions.check_schema(bad, path, "parameters_schema_invalid")
+        assert [(f.code, f.path) for f in found] == [("parameters_schema_invalid", f"{path}.properties.city.minLength")]
+    assert checked[-2:] == [bad, bad]
+
+
+def test_the_memory_of_valid_schemas_is_bounded() -> None:
+    from toolsynth.validators.functions import SeenValid
+
+    seen = SeenValid(8)
+    digests = [SeenValid.digest({"type": "object", "title": str(i)}) for i in range(20)]
+    for digest in digests:
+        assert digest is not None
+        seen.add(digest)
+    assert len(seen) == 8
+    assert digests[-1] in seen and digests[0] not in seen
+    assert SeenValid.digest({"type": float("nan")}) is None  # not JSON: never remembered

@@ -1,0 +1,73 @@
+"""What a stage builds once per signature instead of per request: the system message, the response format, the
+repair signature. Each is the same text or object the uncached path builds, and follows a change of instructions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dspy
+import pytest
+
+from toolsynth.adapter import StageAdapter, response_format
+from toolsynth.programs.stage import FEEDBACK_FIELD, with_feedback
+from toolsynth.signatures import (
+    AssistantTurn,
+    ComposeSequential,
+    GenerateFunctions,
+    JudgeComposition,
+    SimulateTool,
+)
+
+SIGNATURES = [AssistantTurn, ComposeSequential, GenerateFunctions, JudgeComposition, SimulateTool]
+
+
+@pytest.mark.parametrize("signature", SIGNATURES, ids=lambda s: s.__name__)
+def test_the_system_message_is_dspys_own_for_the_signature_and_its_repair_form(signature: Any) -> None:
+    ours = StageAdapter()
+    for sig in (signature, with_feedback(signature)):
+        expected = dspy.JSONAdapter().format_system_message(sig)
+        assert ours.format_system_message(sig) == expected
+        assert ours.format_system_message(sig) == expected
+
+
+def test_the_system_message_is_built_once_per_signature_and_follows_new_instructions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[type] = []
+    original = dspy.JSONAdapter.format_field_structure
+
+    def counting(self: Any, signature: type[dspy.Signature]) -> str:
+        built.append(signature)
+        return original(self, signature)
+
+    monkeypatch.setattr(dspy.JSONAdapter, "format_field_structure", counting)
+    adapter = StageAdapter()
+    first = adapter.format_system_message(JudgeComposition)
+    for _ in range(5):
+        assert adapter.format_system_message(JudgeComposition) == first
+    assert built == [JudgeComposition]
+
+    rewritten = JudgeComposition.with_instructions("Judge it in one word.")
+    assert "Judge it in one word." in adapter.format_system_message(rewritten)
+    assert adapter.format_system_message(JudgeComposition) == first
+
+
+@pytest.mark.parametrize("mode", ["json_schema", "json_object_schema"])
+def test_each_request_gets_its_own_copy_of_the_response_format(mode: str) -> None:
+    adapter = StageAdapter()
+    first = adapter.request_format(mode, GenerateFunctions)
+    assert first == response_format(mode, GenerateFunctions)
+    first.clear()  # litellm may edit what it is given
+    assert adapter.request_format(mode, GenerateFunctions) == response_format(mode, GenerateFunctions)
+
+
+def test_the_repair_signature_is_one_class_per_signature_and_instructions() -> None:
+    extended = with_feedback(ComposeSequential)
+    assert with_feedback(ComposeSequential) is extended
+    assert list(extended.input_fields) == [*ComposeSequential.input_fields, "feedback"]
+    assert extended.input_fields["feedback"].json_schema_extra == FEEDBACK_FIELD.json_schema_extra
+    assert extended.instructions == ComposeSequential.instructions
+
+    rewritten = ComposeSequential.with_instructions("Compose two steps.")
+    assert with_feedback(rewritten).instructions == "Compose two steps."
+    assert with_feedback(rewritten) is not extended
