@@ -341,6 +341,9 @@ def run_on_ray(
     shard from its store; after that the run ends with `ShardFailed`, and the same call resumes it.
     `actor_options` go to `ray.remote(...).options` (e.g. `num_cpus`), `init_options` to `ray.init`.
     """
+    if address is None and "ray" not in sys.modules and "RAY_ADDRESS" not in os.environ:
+        # A local instance: Ray would advertise this machine's network address; keep it on the loopback interface.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     try:
         import ray
     except ImportError as exc:
@@ -358,7 +361,7 @@ def run_on_ray(
     try:
         count, record = _sharding(out, items, actors, digest, options.restart)
         try:
-            shares = split_concurrency(options.concurrency, count)
+            split_concurrency(options.concurrency, count)
         except ValueError as exc:
             raise RayRunError(f"{exc}: raise --concurrency, or use fewer actors") from exc
         if options.restart:
@@ -371,8 +374,7 @@ def run_on_ray(
             config=description,
         )
         write_json_atomic(out / RAY_FILE, record)
-        bare = program.deepcopy()
-        bare.use_lms({})  # LM objects may hold a key: actors build their own from `models`
+        jobs = shard_jobs(items, program, out, models, options, count)
         env = forwarded_env(models, env_vars)
         started_ray = False
         if not ray.is_initialized():
@@ -380,22 +382,7 @@ def run_on_ray(
             ray.init(address=address, **{**quiet, **(init_options or {})})
             started_ray = True
         try:
-            shards = [
-                _Shard(
-                    k,
-                    ray.put(
-                        ShardJob(
-                            index=k,
-                            outdir=str(shard_dir(out, k)),
-                            seeds=items[k::count],
-                            program=bare,
-                            models=models,
-                            options=replace(options, concurrency=shares[k], exports=(), dedup=None, estimate=None),
-                        )
-                    ),
-                )
-                for k in range(count)
-            ]
+            shards = [_Shard(job.index, ray.put(job)) for job in jobs]
             outcome = _drive(ray, shards, out, env, restarts, actor_options or {}, stream, options.quiet)
         finally:
             if started_ray:
@@ -404,6 +391,26 @@ def run_on_ray(
     finally:
         if lock is not None:
             os.close(lock)  # releases the flock (`store.lock_directory`)
+
+
+def shard_jobs(
+    items: list[Seed | SeedError],
+    program: ButtonProgram,
+    outdir: str | Path,
+    models: ModelConfig,
+    options: RunOptions,
+    actors: int,
+) -> list[ShardJob]:
+    """What each actor is sent: its seeds (input positions `k, k + actors, ...`), a copy of the program with no
+    LM (an LM object may hold a key; actors build theirs from `models`), the model names and its share of the
+    concurrency. Exports, dedup and the estimate belong to the merged run, not to a shard."""
+    bare = program.deepcopy()
+    bare.use_lms({})
+    shares = split_concurrency(options.concurrency, actors)
+    shard_options = [replace(options, concurrency=share, exports=(), dedup=None, estimate=None) for share in shares]
+    return [
+        ShardJob(k, str(shard_dir(outdir, k)), items[k::actors], bare, models, shard_options[k]) for k in range(actors)
+    ]
 
 
 def _remove_other_shards(out: Path, count: int) -> None:
@@ -433,7 +440,15 @@ def _drive(
         opts = {"name": shard_actor_name(out, shard.index), **actor_options}
         if runtime_env is not None:
             opts["runtime_env"] = runtime_env
-        shard.actor = worker.options(**opts).remote()
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                shard.actor = worker.options(**opts).remote()
+                break
+            except ray.exceptions.ActorAlreadyExistsError:  # the actor of a shard killed a moment ago, still named
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
         shard.ref = shard.actor.run.remote(shard.job)
         shard.attempts += 1
         shard.status = "running"
@@ -480,9 +495,8 @@ def _drive(
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-        for shard in shards:
-            if shard.status != "complete":
-                _kill(ray, shard)
+        for shard in shards:  # a finished actor holds nothing; an unfinished one stops here (its steps are kept)
+            _kill(ray, shard)
     if interrupted is not None:
         for shard in shards:
             shard.status = "interrupted" if shard.status == "running" else shard.status
