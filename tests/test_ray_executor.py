@@ -191,6 +191,36 @@ def test_actor_killed_mid_run_then_resumed_conserves_every_input(
 
 
 @pytest.mark.slow
+def test_an_actor_killed_mid_run_is_replaced_and_its_shard_resumed_in_the_same_run(
+    cluster: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seeds = tmp_path / "seeds.jsonl"
+    ids = write_seeds(seeds, N_SEEDS)
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    out = tmp_path / "ray"
+    ended: list[Any] = []
+    with OpenAICompatibleServer(latency=Latency.lognormal(0.04, 0.5), seed=9) as server:
+        models = http_models(server.url)
+
+        def drive() -> None:
+            try:
+                ended.append(on_ray(seeds, out, models, actors=2, restarts=1))
+            except BaseException as exc:
+                ended.append(exc)
+
+        driver = threading.Thread(target=drive)
+        driver.start()
+        wait_for_finished_seeds(shard_dir(out, 1), at_least=1, thread=driver)
+        ray.kill(ray.get_actor(shard_actor_name(out, 1)))
+        driver.join(120)
+    assert not driver.is_alive() and len(ended) == 1 and isinstance(ended[0], dict), ended
+    manifest = check_conserved(out, ids)
+    assert [s["actors_started"] for s in manifest["ray"]["shards"]] == [1, 2]
+    assert manifest["ray"]["shards"][1]["status"] == "complete"
+    assert manifest["counts"]["resumed_seeds"] >= 1  # the new actor took the finished seeds from the shard's store
+
+
+@pytest.mark.slow
 def test_driver_killed_then_resumed_with_the_cli_on_an_existing_cluster(cluster: str, tmp_path: Path) -> None:
     seeds = tmp_path / "seeds.jsonl"
     ids = write_seeds(seeds, N_SEEDS)
