@@ -23,7 +23,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -152,23 +152,14 @@ def test_actor_killed_mid_run_then_resumed_conserves_every_input(
         reference_requests = server.stats().chat_requests
 
         out = tmp_path / "ray"
-        failure: list[BaseException] = []
-
-        def drive() -> None:
-            try:
-                on_ray(seeds, out, models, actors=2, restarts=0)
-            except BaseException as exc:
-                failure.append(exc)
-
-        driver = threading.Thread(target=drive)
-        driver.start()
+        driver, ended = in_thread(lambda: on_ray(seeds, out, models, actors=2, restarts=0))
         finished = wait_for_finished_seeds(shard_dir(out, 0), at_least=1, thread=driver)
         before_kill = server.stats().chat_requests
         ray.kill(ray.get_actor(shard_actor_name(out, 0)))
         driver.join(120)
         assert not driver.is_alive()
-        assert len(failure) == 1 and isinstance(failure[0], ShardFailed), failure
-        assert "shard 0: actor died" in str(failure[0]) and "run the same command again" in str(failure[0])
+        assert len(ended) == 1 and isinstance(ended[0], ShardFailed), ended
+        assert "shard 0: actor died" in str(ended[0]) and "run the same command again" in str(ended[0])
         samples, rejected = check_files_whole(out)
         manifest = json.loads((out / "manifest.json").read_text())
         assert manifest["status"] == "failed"
@@ -198,18 +189,9 @@ def test_an_actor_killed_mid_run_is_replaced_and_its_shard_resumed_in_the_same_r
     ids = write_seeds(seeds, N_SEEDS)
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     out = tmp_path / "ray"
-    ended: list[Any] = []
     with OpenAICompatibleServer(latency=Latency.lognormal(0.04, 0.5), seed=9) as server:
         models = http_models(server.url)
-
-        def drive() -> None:
-            try:
-                ended.append(on_ray(seeds, out, models, actors=2, restarts=1))
-            except BaseException as exc:
-                ended.append(exc)
-
-        driver = threading.Thread(target=drive)
-        driver.start()
+        driver, ended = in_thread(lambda: on_ray(seeds, out, models, actors=2, restarts=1))
         wait_for_finished_seeds(shard_dir(out, 1), at_least=1, thread=driver)
         ray.kill(ray.get_actor(shard_actor_name(out, 1)))
         driver.join(120)
@@ -249,6 +231,21 @@ def test_driver_killed_then_resumed_with_the_cli_on_an_existing_cluster(cluster:
 
 
 # ----------------------------------------------------------------------------------------- helpers
+
+
+def in_thread(call: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
+    """Run `call` (a driver) in a started thread; the list gets what it returned or raised."""
+    ended: list[Any] = []
+
+    def target() -> None:
+        try:
+            ended.append(call())
+        except BaseException as exc:
+            ended.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    return thread, ended
 
 
 def wait_for_finished_seeds(
