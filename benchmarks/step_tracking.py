@@ -50,3 +50,30 @@ class StepTrackingProgram(ButtonProgram):
     ) -> ButtonResult:
         with lending_memo(StepReportingMemo(current_memo())):
             return await super().aforward(chat=chat, scenario=scenario, source_id=source_id, language=language)
+
+
+_TAGGING: list[Any] = []
+"""This process's `CallRecorder` and its open `installed()` context (kept: a collected one would uninstall it)."""
+
+
+class TaggingProgram(StepTrackingProgram):
+    """`StepTrackingProgram` that sends each call's id (`step#attempt`) to the server for
+    `bench_runner.timed_demo_responder`, from whichever process runs it: a Ray actor gets a pickled copy and
+    installs the tagging wrapper (`bench_runner.CallRecorder(tag=True)`) there on its first seed."""
+
+    async def aforward(
+        self, chat: Any = None, scenario: str | None = None, source_id: str = "0", language: str | None = None
+    ) -> ButtonResult:
+        if not _TAGGING:
+            from benchmarks.bench_runner import CallRecorder
+
+            recorder = CallRecorder(tag=True)
+            installed = recorder.installed()
+            installed.__enter__()  # for the life of the process
+            _TAGGING.extend([recorder, installed])
+        return await super().aforward(chat=chat, scenario=scenario, source_id=source_id, language=language)
+
+
+def tagged_calls() -> list[Any]:
+    """The calls `TaggingProgram` made in this process (`bench_runner.Call`)."""
+    return list(_TAGGING[0].calls) if _TAGGING else []

@@ -196,6 +196,52 @@ def _add_program_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+def _add_ray_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("Ray (pip install 'toolsynth[ray]')")
+    g.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="shard the seeds across Ray actors: on the cluster at ADDRESS (as ray.init(address=...), e.g. "
+        "auto or ray://host:10001), or on a local Ray instance when no ADDRESS is given. Give it after INPUT "
+        "(or as --ray=ADDRESS)",
+    )
+    g.add_argument(
+        "--ray-actors",
+        type=_positive,
+        metavar="N",
+        help="actors (shards) of a --ray run; --concurrency is split among them "
+        "(default: the count the run in OUTDIR was sharded over, else 2)",
+    )
+    g.add_argument(
+        "--ray-env",
+        type=_names,
+        default=(),
+        metavar="NAME[,NAME...]",
+        help="more environment variables to send to the actors (runtime_env); by default those named for the "
+        "models' provider (e.g. OPENAI_*) are sent",
+    )
+    g.add_argument(
+        "--ray-restarts",
+        type=_count,
+        default=1,
+        metavar="N",
+        help="times a shard whose actor died is resumed on a new actor within the run (default: 1)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="toolsynth", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -233,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_model_options(synth)
     _add_program_options(synth)
+    _add_ray_options(synth)
 
     export = sub.add_parser("export", help="write samples in a training framework's format")
     export.add_argument("source", type=Path, help="a samples.jsonl, or a run's output directory (its samples.jsonl)")
@@ -337,6 +384,7 @@ def build_program(args: argparse.Namespace, lms: dict[str, Any]) -> Any:
 
 
 def _synth(args: argparse.Namespace) -> int:
+    from toolsynth.ray_executor import RayRunError
     from toolsynth.readers import SeedError, iter_seeds
     from toolsynth.redact import redact
     from toolsynth.runner import RunAborted, RunOptions, iter_limited, run
@@ -355,7 +403,14 @@ def _synth(args: argparse.Namespace) -> int:
         print(f"{len(bad)} bad record(s){more}; fix them or pass --skip-bad. Nothing was run.", file=sys.stderr)
         return EXIT_USAGE
     config = model_config(args)
-    missing = config.missing_credentials()
+    if args.ray is None and (args.output / "ray.json").exists():
+        print(
+            f"error: {args.output} holds a Ray run (ray.json): resume it with --ray, or use another output directory",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    # On an existing cluster the keys may be in the cluster's environment only: each actor checks its own.
+    missing = {} if args.ray else config.missing_credentials()
     if missing:
         for model, keys in sorted(missing.items()):
             print(
@@ -398,16 +453,19 @@ def _synth(args: argparse.Namespace) -> int:
         estimate=estimate.to_json() if estimate is not None else None,
     )
     try:
-        manifest = run(
-            items,
-            program,
-            args.output,
-            lm=lms["generator"],
-            models=config.describe(),
-            options=options,
-            total=len(items),
-        )
-    except (ConfigChanged, StoreError, RunAborted) as exc:
+        if args.ray is not None:
+            manifest = _run_on_ray(args, items, program, config, options)
+        else:
+            manifest = run(
+                items,
+                program,
+                args.output,
+                lm=lms["generator"],
+                models=config.describe(),
+                options=options,
+                total=len(items),
+            )
+    except (ConfigChanged, StoreError, RunAborted, RayRunError) as exc:
         print(f"error: {redact(str(exc))}", file=sys.stderr)  # an LM error may repeat the request's key
         return EXIT_USAGE
     counts = manifest["counts"]
@@ -421,6 +479,23 @@ def _synth(args: argparse.Namespace) -> int:
     if not args.no_report:
         status = max(status, _report(args.output))
     return status
+
+
+def _run_on_ray(args: argparse.Namespace, items: list[Any], program: Any, config: Any, options: Any) -> Any:
+    from toolsynth.ray_executor import run_on_ray
+
+    return run_on_ray(
+        items,
+        program,
+        args.output,
+        models=config,
+        options=options,
+        total=len(items),
+        address=args.ray or None,
+        actors=args.ray_actors,
+        env_vars=args.ray_env,
+        restarts=args.ray_restarts,
+    )
 
 
 def _over_budget(estimate: Any, max_cost: float | None) -> str | None:

@@ -50,6 +50,10 @@ class InputError(ValueError):
         self.reason = message
         self.code = code
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[str, str, str, str, str]]:
+        """Pickled by its fields (a process pool or a Ray actor gets the same error back)."""
+        return type(self), (self.path, self.where, self.field, self.reason, self.code)
+
 
 @dataclass(frozen=True)
 class Record:

@@ -33,7 +33,7 @@ from toolsynth.outputs import without_lone_surrogates
 from toolsynth.programs.button import ButtonProgram, ButtonResult
 from toolsynth.readers import Seed, SeedError
 from toolsynth.stages import StageName
-from toolsynth.store import JsonlViews, RunStore, StoreError, write_json_atomic
+from toolsynth.store import JsonlViews, RowSource, RunStore, StoreError, write_json_atomic
 from toolsynth.types import Rejection
 
 
@@ -165,16 +165,7 @@ def run(
             # After a storage failure this is best effort: the error that stopped the run is the one reported.
             with contextlib.suppress(StoreError) if status == "failed" else contextlib.nullcontext():
                 views.rebuild(store)  # input order, and exactly what the store holds
-                dedup = dedup_samples_file(out / "samples.jsonl", options.dedup) if options.dedup is not None else None
-                exports = export_run(out, options.exports)  # from the view just rebuilt, so in step with the store
-                manifest = _manifest(store, description, digest, meter, progress, status, error)
-                manifest["exports"] = exports
-                manifest["counts"]["scenario_duplicates_removed"] = meter.notes.get("scenario_duplicates_removed", 0)
-                if dedup is not None:
-                    manifest["counts"]["duplicates_removed"] = len(dedup["removed"])
-                    manifest["dedup"] = dedup
-                if options.estimate is not None:
-                    manifest["estimate"] = options.estimate
+                manifest = finish_outputs(out, store, description, digest, meter, progress, status, error, options)
                 store.record_run({"status": status, "usage": manifest["usage"]["total"], "error": error})
                 manifest["runs"] = store.runs()
                 write_json_atomic(out / "manifest.json", manifest)
@@ -310,15 +301,8 @@ def _one_line(exc: BaseException) -> str:
     return text[0][:400] if text else type(exc).__name__
 
 
-def _manifest(
-    store: RunStore,
-    description: dict[str, Any],
-    digest: str,
-    meter: UsageMeter,
-    progress: Progress,
-    status: str,
-    error: str | None,
-) -> dict[str, Any]:
+def summarize_rows(rows: Iterable[tuple[list[dict[str, Any]], list[dict[str, Any]]]]) -> dict[str, Any]:
+    """The manifest's counts of a run's finished seeds (each its samples and rejections, in input order)."""
     seeds = accepted = rejected = bad = with_samples = 0
     by_stage: Counter[str] = Counter()
     by_code: Counter[str] = Counter()
@@ -328,7 +312,7 @@ def _manifest(
     distractors: Counter[str] = Counter()
     nested = short_of_target = 0
     sizes: Counter[str] = Counter()
-    for samples, rejections in store.rows():
+    for samples, rejections in rows:
         seeds += 1
         accepted += len(samples)
         rejected += len(rejections)
@@ -348,26 +332,45 @@ def _manifest(
         )
         distractors.update(str(d.get("kind")) for s in samples for d in s.get("meta", {}).get("distractors") or [])
     return {
+        "inputs": seeds,
+        "bad_inputs": bad,
+        "seeds_with_samples": with_samples,
+        "seeds_without_samples": seeds - with_samples,
+        "accepted": accepted,
+        "rejected": rejected,
+        "rejected_by_stage": dict(sorted(by_stage.items())),
+        "rejected_by_code": dict(sorted(by_code.items())),
+        "accepted_by_strategy": dict(sorted(strategies.items())),
+        "accepted_by_behaviour": dict(sorted(behaviours.items())),
+        "rejected_by_behaviour": dict(sorted(rejected_behaviours.items())),
+        "distractors_offered": dict(sorted(distractors.items())),
+        "accepted_nested": nested,
+        "accepted_by_subtasks": dict(sorted(sizes.items())),
+        "accepted_short_of_subtask_target": short_of_target,
+    }
+
+
+def finish_outputs(
+    out: Path,
+    rows: RowSource,
+    description: dict[str, Any],
+    digest: str,
+    meter: UsageMeter,
+    progress: Progress,
+    status: str,
+    error: str | None,
+    options: RunOptions,
+) -> dict[str, Any]:
+    """After `samples.jsonl` was rebuilt from `rows`: dedup it and write the exports (`options`), and return the
+    manifest of the run (its `runs` history aside)."""
+    dedup = dedup_samples_file(out / "samples.jsonl", options.dedup) if options.dedup is not None else None
+    exports = export_run(out, options.exports)  # from the view just rebuilt, so in step with the store
+    counts = summarize_rows(rows.rows())
+    counts["resumed_seeds"] = progress.resumed
+    manifest = {
         "status": status,
         "error": error,
-        "counts": {
-            "inputs": seeds,
-            "bad_inputs": bad,
-            "seeds_with_samples": with_samples,
-            "seeds_without_samples": seeds - with_samples,
-            "accepted": accepted,
-            "rejected": rejected,
-            "rejected_by_stage": dict(sorted(by_stage.items())),
-            "rejected_by_code": dict(sorted(by_code.items())),
-            "accepted_by_strategy": dict(sorted(strategies.items())),
-            "accepted_by_behaviour": dict(sorted(behaviours.items())),
-            "rejected_by_behaviour": dict(sorted(rejected_behaviours.items())),
-            "distractors_offered": dict(sorted(distractors.items())),
-            "accepted_nested": nested,
-            "accepted_by_subtasks": dict(sorted(sizes.items())),
-            "accepted_short_of_subtask_target": short_of_target,
-            "resumed_seeds": progress.resumed,
-        },
+        "counts": counts,
         "models": description["models"],
         "demo": bool(description["models"].get("demo")),
         "program": description["program"],
@@ -376,7 +379,15 @@ def _manifest(
         "stages": meter.outcomes_json(),
         "elapsed_seconds": round(time.monotonic() - progress.started, 3),
         "toolsynth": __version__,
+        "exports": exports,
     }
+    counts["scenario_duplicates_removed"] = meter.notes.get("scenario_duplicates_removed", 0)
+    if dedup is not None:
+        counts["duplicates_removed"] = len(dedup["removed"])
+        manifest["dedup"] = dedup
+    if options.estimate is not None:
+        manifest["estimate"] = options.estimate
+    return manifest
 
 
 class _Reporter:

@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from toolsynth.redact import redact_value
 
@@ -194,6 +194,13 @@ class RunStore:
             for samples, rejections in self.db.execute("SELECT samples, rejections FROM seeds ORDER BY position"):
                 yield json.loads(samples), json.loads(rejections)
 
+    def positioned_rows(self) -> Iterator[tuple[int, list[dict[str, Any]], list[dict[str, Any]]]]:
+        """`rows()` with each seed's position in the input of the run that finished it."""
+        with guarded(self.path):
+            query = "SELECT position, samples, rejections FROM seeds ORDER BY position"
+            for position, samples, rejections in self.db.execute(query):
+                yield position, json.loads(samples), json.loads(rejections)
+
     # -- runs ----------------------------------------------------------------------------------
     def record_run(self, summary: dict[str, Any]) -> None:
         with guarded(self.path), self.db:
@@ -204,6 +211,12 @@ class RunStore:
             return [json.loads(r[0]) for r in self.db.execute("SELECT summary FROM runs ORDER BY started")]
 
 
+class RowSource(Protocol):
+    """Finished seeds in input order, each as its samples and its rejections: a `RunStore`, or shards merged."""
+
+    def rows(self) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]: ...
+
+
 class JsonlViews:
     """`samples.jsonl` and `rejected.jsonl`: rebuilt atomically from the store, then appended to."""
 
@@ -211,7 +224,7 @@ class JsonlViews:
         self.samples = outdir / "samples.jsonl"
         self.rejected = outdir / "rejected.jsonl"
 
-    def rebuild(self, store: RunStore) -> None:
+    def rebuild(self, store: RowSource) -> None:
         with _ViewFile(self.samples) as fs, _ViewFile(self.rejected) as fr:
             for samples, rejections in store.rows():
                 fs.write(samples)
