@@ -18,7 +18,7 @@ from typing import Any
 import dspy
 import pytest
 
-from tests.support import ROOT
+from tests.support import ROOT, demo_unless, scripted_lm, stage_of
 from toolsynth.cli import main
 from toolsynth.demo_model import demo_lm
 from toolsynth.programs import ButtonProgram
@@ -217,3 +217,26 @@ def test_a_run_sigkilled_mid_way_and_resumed_runs_each_call_exactly_once(tmp_pat
     assert counts["tool_calls_executed"] == len(reference) - before
     assert 0 < counts["tool_calls_replayed"] <= before  # read back in conversations the kill cut short
     assert (tmp_path / "out" / "samples.jsonl").read_bytes() == (tmp_path / "reference" / "samples.jsonl").read_bytes()
+
+
+def test_the_seeds_tools_reach_every_writing_stage_s_prompt_and_selection_invents_nothing() -> None:
+    prompts: dict[str, list[str]] = {}
+
+    def invent(messages: list[dict[str, Any]]) -> str | None:
+        prompts.setdefault(stage_of(messages), []).append(messages[-1]["content"])
+        if stage_of(messages) == "SelectFunctions":
+            return json.dumps({"subtask_functions": [{"subtask": 1, "function": "find_a_book"}]})
+        return None
+
+    lm, _ = scripted_lm(demo_unless(invent))
+    program = ButtonProgram(tools=[BOOKSHOP], max_attempts=2, parallel_ratio=0.0)
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        result = program(chat="USER: Which Orwell books do you have?", source_id="books")
+    for stage in ("ExtractScenario", "ExpandScenario", "GenerateAtomicTask", "ComposeSequential", "JudgeComposition"):
+        assert all("[[ ## tools ## ]]" in p and "search_books" in p for p in prompts[stage]), stage
+    assert all("[[ ## library ## ]]" in p for p in prompts["SelectFunctions"])
+    assert "GenerateFunctions" not in prompts and "SimulateTool" not in prompts
+    assert result.samples == []
+    assert {r.stage for r in result.rejections} == {"SelectFunctions"}
+    assert all("function_not_in_library" in r.codes for r in result.rejections)
+    program.library.close() if program.library else None

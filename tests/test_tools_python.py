@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class Address(BaseModel):
@@ -53,7 +53,9 @@ class Counter:
         return {"value": self.value}
 
 
-def ship(to: Address, speed: Literal["slow", "fast"] = "slow") -> str:
+def ship(
+    to: Address, speed: Literal["slow", "fast"] = "slow", note: Annotated[str, Field(description="For the van")] = ""
+) -> str:
     """Ship a parcel.
 
     :param to: Where it goes.
@@ -135,6 +137,7 @@ def test_public_functions_and_environment_methods_become_valid_specs(source: Pyt
     assert ship["properties"]["to"]["properties"]["city"] == {"type": "string"}  # the model inlined, no $ref
     assert ship["properties"]["to"]["description"] == "Where it goes."
     assert ship["properties"]["speed"]["enum"] == ["slow", "fast"]
+    assert ship["properties"]["note"]["description"] == "For the van"  # the hint's, with no docstring line
     assert "$defs" not in ship and "title" not in ship
     assert specs["ship"].returns == {
         "type": "object",
