@@ -21,7 +21,7 @@ pytest.importorskip("mcp", reason="the mcp extra is not installed (pip install '
 from tests.tool_servers import WEATHER_MCP_SERVER
 from toolsynth.tools.contract import ToolOutcome, ToolSession, ToolSource, ToolSourceError
 from toolsynth.tools.mcp_source import MCPSource
-from validators.functions import check_function_specs
+from toolsynth.validators.functions import check_function_specs
 
 ODD_SERVER = '''
 import asyncio, json, os, sys

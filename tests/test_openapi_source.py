@@ -20,7 +20,7 @@ import yaml
 from tests.tool_servers import HOTELS_SPEC, hotels_server
 from toolsynth.tools.contract import ToolOutcome, ToolSession, ToolSource, ToolSourceError
 from toolsynth.tools.openapi_source import OpenAPISource
-from validators.functions import check_function_specs
+from toolsynth.validators.functions import check_function_specs
 
 BASE = "http://127.0.0.1:9"  # never contacted by the conversion tests
 
