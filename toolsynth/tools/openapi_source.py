@@ -285,12 +285,9 @@ class OpenAPISource:
                     raise doc.error(param_where, f"operation {name!r}: required cookie parameters are not supported")
                 continue
             located[kind].append(param["name"])
-            add(
-                param["name"],
-                self._parameter_schema(param, param_where),
-                bool(param.get("required")),
-                f"{kind} parameter",
-            )
+            # A path parameter is always required (OpenAPI says so even where a document forgets to).
+            is_required = kind == "path" or bool(param.get("required"))
+            add(param["name"], self._parameter_schema(param, param_where), is_required, f"{kind} parameter")
         for placeholder in re.findall(r"{([^{}]+)}", route):
             if placeholder not in located["path"]:
                 raise doc.error(
@@ -313,7 +310,9 @@ class OpenAPISource:
                     body_properties = tuple(props)
                 else:
                     add("body", schema, body_required, "request body")
-        parameters = {"type": "object", "properties": properties, "required": required}
+        parameters: dict[str, Any] = {"type": "object", "properties": properties}
+        if required:
+            parameters["required"] = required
         spec = FunctionSpec(
             name=name,
             description=self._description(op, method, route),
