@@ -20,13 +20,14 @@ pytest.importorskip("mcp", reason="the mcp extra is not installed (pip install '
 
 from tests.tool_servers import WEATHER_MCP_SERVER
 from toolsynth.tools.contract import ToolOutcome, ToolSession, ToolSource, ToolSourceError
-from toolsynth.tools.mcp_source import MCPSource
+from toolsynth.tools.mcp_source import MCPSource, function_spec
 from toolsynth.validators.functions import check_function_specs
 
 ODD_SERVER = '''
 import asyncio, json, os, sys
 from pathlib import Path
 from mcp.server.mcpserver import MCPServer
+from pydantic import BaseModel
 
 Path(sys.argv[1]).write_text(str(os.getpid()))
 server = MCPServer("odd")
@@ -46,6 +47,15 @@ def shout(text: str) -> str:
 def numbers() -> str:
     """JSON in a text block."""
     return json.dumps([1, 2, 3])
+
+class Stay(BaseModel):
+    check_in: str
+    nights: int
+
+@server.tool()
+def book(stay: Stay, guests: list[Stay]) -> Stay:
+    """A nested model: the SDK's schemas refer to it through $defs."""
+    return stay
 
 @server.tool()
 def crash() -> dict:
@@ -185,6 +195,19 @@ def test_text_content_is_parsed_as_json_or_kept_as_text(odd: tuple[MCPSource, in
     assert returns["shout"] == {"type": "object", "additionalProperties": True}  # no output schema
 
 
+def test_schema_definitions_are_inlined(odd: tuple[MCPSource, int]) -> None:
+    book = next(f for f in odd[0].functions() if f.name == "book")
+    assert "$ref" not in str(book.model_dump()) and "$defs" not in book.parameters
+    stay = book.parameters["properties"]["stay"]
+    assert stay["type"] == "object" and stay["properties"]["nights"]["type"] == "integer"
+    assert book.parameters["properties"]["guests"]["items"] == stay
+    assert book.returns["properties"] == stay["properties"]
+    assert call(odd[0], "book", {"stay": {"check_in": "2026-01-02", "nights": 2}, "guests": []}).result == {
+        "check_in": "2026-01-02",
+        "nights": 2,
+    }
+
+
 def test_an_unexpected_exception_in_the_tool_is_tool_raised(odd: tuple[MCPSource, int]) -> None:
     outcome = call(odd[0], "crash", {})
     assert (outcome.ok, outcome.error) == (False, "tool_raised")
@@ -251,3 +274,17 @@ def test_close_answers_a_call_still_running(tmp_path: Path) -> None:
     assert not caller.is_alive()
     assert outcomes[0].error == "tool_raised" and "closed during the call" in outcomes[0].message
     assert gone(int((tmp_path / "pid").read_text()))
+
+
+def test_a_tool_schema_with_a_remote_ref_is_refused() -> None:
+    from mcp.types import Tool
+
+    tool = Tool(name="fetchy", input_schema={"type": "object", "properties": {"a": {"$ref": "https://x.test/a.json"}}})
+    with pytest.raises(ToolSourceError) as caught:
+        function_spec(tool, "mcp:server")
+    message = str(caught.value)
+    assert message.startswith("mcp:server: tool 'fetchy': /properties/a: $ref 'https://x.test/a.json' points outside")
+    listed = function_spec(Tool(name="n", input_schema={"type": "object"}, output_schema={"type": "array"}), "mcp:s")
+    assert listed.parameters == {"type": "object", "properties": {}}
+    assert listed.returns == {"type": "object", "properties": {"result": {"type": "array"}}, "required": ["result"]}
+    assert listed.description == "n"

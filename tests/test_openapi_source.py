@@ -521,3 +521,10 @@ def test_an_unreachable_server_is_a_tool_error(tmp_path: Path) -> None:
     outcome = run(call_once(OpenAPISource(path, base_url=f"http://127.0.0.1:{port}"), "getA", {}))
     assert (outcome.ok, outcome.error) == (False, "tool_raised")
     assert "ConnectError" in outcome.message and f"127.0.0.1:{port}/a" in outcome.message
+
+
+def test_values_in_enum_and_default_are_data_not_schemas(tmp_path: Path) -> None:
+    schema = {"type": "object", "default": {"$ref": "#/nowhere", "nullable": True}, "enum": [{"example": 1}]}
+    path = write_doc(tmp_path, {"/a": {"get": {"parameters": [{"name": "f", "in": "query", "schema": schema}]}}})
+    (spec,) = OpenAPISource(path, base_url=BASE).functions()
+    assert spec.parameters["properties"]["f"] == schema

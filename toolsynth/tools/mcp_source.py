@@ -26,6 +26,7 @@ import threading
 from typing import Any
 
 from toolsynth.tools.contract import ToolOutcome, ToolSourceError
+from toolsynth.tools.schemas import standalone
 from toolsynth.types import FunctionSpec
 
 try:
@@ -93,7 +94,7 @@ class MCPSource:
                 mcp.ClientSession(read, write) as session,
             ):
                 await session.initialize()
-                functions = await _list_functions(session)
+                functions = await _list_functions(session, self.label)
                 self._session = session
                 ready.set_result(functions)
                 await anyio.sleep_forever()
@@ -202,27 +203,32 @@ def _first_leaf(exc: BaseException) -> BaseException:
     return exc
 
 
-async def _list_functions(session: mcp.ClientSession) -> list[FunctionSpec]:
+async def _list_functions(session: mcp.ClientSession, label: str) -> list[FunctionSpec]:
     functions: list[FunctionSpec] = []
     cursor: str | None = None
     while True:
         params = mcp.types.PaginatedRequestParams(cursor=cursor) if cursor else None
         page = await session.list_tools(params=params)
-        functions.extend(function_spec(tool) for tool in page.tools)
+        functions.extend(function_spec(tool, label) for tool in page.tools)
         cursor = page.next_cursor
         if not cursor:
             return functions
 
 
-def function_spec(tool: mcp.types.Tool) -> FunctionSpec:
-    """An MCP tool as a FunctionSpec; a result schema that is not an object is wrapped as `{"result": ...}`."""
-    parameters = dict(tool.input_schema or {})
+def function_spec(tool: mcp.types.Tool, label: str) -> FunctionSpec:
+    """An MCP tool as a FunctionSpec: its schemas' own `$defs` refs inlined, a non-object result wrapped."""
+
+    def fail(where: str, message: str) -> ToolSourceError:
+        return ToolSourceError(f"{label}: tool {tool.name!r}: {where or '/'}: {message}")
+
+    parameters = standalone(dict(tool.input_schema or {}), "the tool's input schema", fail)
     parameters.setdefault("type", "object")
     parameters.setdefault("properties", {})
-    returns = tool.output_schema
+    returns = standalone(dict(tool.output_schema), "the tool's output schema", fail) if tool.output_schema else None
     if not returns:
         returns = dict(PERMISSIVE_RESULT)
     elif returns.get("type") != "object":
+        # The conversation shows a non-object result as {"result": ...} (ToolOutcome.to_json).
         returns = {"type": "object", "properties": {"result": returns}, "required": ["result"]}
     description = tool.description or tool.title or tool.name
     return FunctionSpec(name=tool.name, description=description.strip(), parameters=parameters, returns=returns)

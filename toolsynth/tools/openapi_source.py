@@ -17,12 +17,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 import yaml
 
 from toolsynth.tools.contract import ToolOutcome, ToolSourceError
+from toolsynth.tools.schemas import LocalRefs, pointer
 from toolsynth.types import FunctionSpec
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -52,81 +53,30 @@ class _Operations:
     calls: dict[str, Operation] = field(default_factory=dict)
 
 
-def pointer(*parts: str | int) -> str:
-    """A JSON pointer (RFC 6901) from its unescaped parts."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-
-
 class _Document:
-    """The loaded document, with local `$ref` resolution that names the file and JSON pointer in every error."""
+    """The loaded document; every error names the file and the JSON pointer of the bad field."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.root = _load(path)
+        self.refs = LocalRefs(self.root, "the document", self.error)
 
     def error(self, where: str, message: str) -> ToolSourceError:
         return ToolSourceError(f"{self.path}: {where or '/'}: {message}")
 
-    def lookup(self, ref: str, where: str) -> Any:
-        if not ref.startswith("#"):
-            raise self.error(
-                where, f"$ref {ref!r} points outside the document; only local refs ('#/...') are resolved, none fetched"
-            )
-        node: Any = self.root
-        for raw in unquote(ref[1:]).split("/")[1:]:
-            part = raw.replace("~1", "/").replace("~0", "~")
-            if isinstance(node, dict) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-            else:
-                raise self.error(where, f"$ref {ref!r} resolves to nothing in the document")
-        return node
-
     def deref(self, node: Any, where: str) -> tuple[Any, str]:
-        """Follow a chain of `$ref` objects (parameters, bodies, responses) to the object they name."""
-        seen: list[str] = []
-        while isinstance(node, dict) and isinstance(node.get("$ref"), str):
-            ref = node["$ref"]
-            if ref in seen:
-                raise self.error(where, f"$ref {ref!r} leads back to itself")
-            seen.append(ref)
-            node = self.lookup(ref, where)
-            where = unquote(ref[1:])
-        return node, where
+        return self.refs.deref(node, where)
 
-    def schema(self, node: Any, where: str, expanding: tuple[str, ...] = ()) -> Any:
-        """A copy of the schema with every local ref inlined; a recursive ref becomes a permissive placeholder."""
-        if isinstance(node, list):
-            return [self.schema(item, f"{where}/{i}", expanding) for i, item in enumerate(node)]
-        if not isinstance(node, dict):
-            return node
-        ref = node.get("$ref")
-        if isinstance(ref, str):
-            if ref in expanding:
-                return {"description": f"(recursive: same schema as {ref})"}
-            target = self.lookup(ref, where)
-            inlined = self.schema(target, unquote(ref[1:]), (*expanding, ref))
-            siblings = {k: v for k, v in node.items() if k != "$ref"}
-            if siblings and isinstance(inlined, dict):
-                return {**inlined, **self.schema(siblings, where, expanding)}
-            return inlined
-        out: dict[str, Any] = {}
-        for key, value in node.items():
-            if key in _NOT_JSON_SCHEMA_KEYS:
-                continue
-            if key == "properties" and isinstance(value, dict):
-                out[key] = {
-                    name: self.schema(sub, f"{where}/properties{pointer(name)}", expanding)
-                    for name, sub in value.items()
-                }
-            else:
-                out[key] = self.schema(value, f"{where}{pointer(key)}", expanding)
-        return _json_schema_from_openapi(out)
+    def schema(self, node: Any, where: str) -> Any:
+        """A JSON Schema from an OpenAPI schema object: refs inlined, OpenAPI-only keywords converted or dropped."""
+        return self.refs.inline(node, where, _json_schema_from_openapi)
 
 
 def _json_schema_from_openapi(schema: dict[str, Any]) -> dict[str, Any]:
-    """OpenAPI 3.0's dialect to JSON Schema: `nullable` and boolean `exclusiveMinimum`/`exclusiveMaximum`."""
+    """OpenAPI 3.0's dialect to JSON Schema: `nullable`, boolean `exclusiveMinimum`/`exclusiveMaximum`, no
+    `example`, `discriminator`, `xml` or `externalDocs`."""
+    for key in _NOT_JSON_SCHEMA_KEYS:
+        schema.pop(key, None)
     if schema.pop("nullable", False) is True:
         kind = schema.get("type")
         if isinstance(kind, str):
