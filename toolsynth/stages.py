@@ -21,6 +21,7 @@ from toolsynth.signatures import (
     GenerateNearMisses,
     JudgeComposition,
     JudgeSample,
+    SelectFunctions,
     SimulateTool,
     SimulateUser,
 )
@@ -34,6 +35,7 @@ class StageName(StrEnum):
     COMPOSE_PARALLEL_THEN_SEQUENTIAL = ComposeParallelThenSequential.__name__
     JUDGE_COMPOSITION = JudgeComposition.__name__
     GENERATE_FUNCTIONS = GenerateFunctions.__name__
+    SELECT_FUNCTIONS = SelectFunctions.__name__
     GENERATE_NEAR_MISSES = GenerateNearMisses.__name__
     SIMULATE_USER = SimulateUser.__name__
     ASSISTANT_TURN = AssistantTurn.__name__
@@ -47,6 +49,8 @@ class StageName(StrEnum):
     """A seed record that cannot be read (`--skip-bad`)."""
     RUN = "run"
     """An unexpected exception while running one record."""
+    EXECUTE_TOOL = "ExecuteTool"
+    """A real call of a library function (`--tools`): not an LM step, but checkpointed like one."""
     STRUCTURED_OUTPUTS_PROBE = "structured_outputs_probe"
     """The one small request that finds a server's structured-output dialect (metered, never a rejection)."""
 
