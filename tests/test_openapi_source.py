@@ -70,9 +70,11 @@ def test_the_example_spec_becomes_one_valid_function_per_operation() -> None:
     assert booking.parameters["required"] == ["hotel_id", "guest", "stay"]
     assert booking.parameters["properties"]["guest"]["properties"]["email"] == {"type": "string"}
     assert booking.parameters["properties"]["stay"]["required"] == ["check_in", "nights"]
-    assert booking.returns["required"][:2] == ["id", "hotel_id"]  # the 201 response, its $ref inlined
-    hotel = functions["getHotel"]  # its parameter is a $ref to components/parameters
-    assert hotel.parameters["properties"]["hotel_id"]["description"] == "Hotel id, e.g. lis-01"
+    assert booking.returns["required"][:2] == ["booking_id", "hotel_id"]  # the 201 response, its $ref inlined
+    hotel_id = {"type": "string", "description": "Hotel id", "examples": ["lis-01", "tor-02", "tyo-01"]}
+    assert booking.parameters["properties"]["hotel_id"] == hotel_id
+    # getHotel's parameter is a $ref to components/parameters, whose schema is a $ref to components/schemas.
+    assert functions["getHotel"].parameters["properties"]["hotel_id"] == hotel_id
     assert "$ref" not in json.dumps([f.model_dump() for f in functions.values()])
     assert functions["searchHotels"].description == "Find hotels in a city. Hotels sorted by price, cheapest first."
 
@@ -330,13 +332,13 @@ def test_operation_names_are_identifiers_and_unique(tmp_path: Path) -> None:
         OpenAPISource(clash, base_url=BASE)
 
 
-def test_openapi_30_nullable_and_exclusive_bounds_become_json_schema(tmp_path: Path) -> None:
+def test_openapi_30_nullable_exclusive_bounds_and_example_become_json_schema(tmp_path: Path) -> None:
     schema = {"type": "integer", "nullable": True, "minimum": 0, "exclusiveMinimum": True, "example": 3}
     path = write_doc(
         tmp_path, {"/a": {"get": {"parameters": [{"name": "n", "in": "query", "schema": schema}], "responses": {}}}}
     )
     (spec,) = OpenAPISource(path, base_url=BASE).functions()
-    assert spec.parameters["properties"]["n"] == {"type": ["integer", "null"], "exclusiveMinimum": 0}
+    assert spec.parameters["properties"]["n"] == {"type": ["integer", "null"], "exclusiveMinimum": 0, "examples": [3]}
 
 
 # --- calls against the example server ---------------------------------------------------------------------------
@@ -364,12 +366,12 @@ def test_calls_run_against_the_example_server(hotels: OpenAPISource) -> None:
             },
             5,
         )
-        again = await session.call("getBooking", {"booking_id": booked.result["id"]}, 5)
+        again = await session.call("getBooking", {"booking_id": booked.result["booking_id"]}, 5)
         await session.close()
         return [found, booked, again]
 
     found, booked, again = run(conversation())
-    assert found.ok and [h["id"] for h in found.result["hotels"]] == ["lis-02"]
+    assert found.ok and [h["hotel_id"] for h in found.result["hotels"]] == ["lis-02"]
     assert booked.ok and booked.result["total_price"] == 3 * found.result["hotels"][0]["price_per_night"]
     assert booked.result["hotel_id"] == "lis-02" and booked.result["check_in"] == "2026-05-01"
     assert again == booked  # the booking the server kept is the one the call returned

@@ -17,15 +17,15 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 HOTELS: list[dict[str, Any]] = [
-    {"id": "lis-01", "name": "Casa do Tejo", "city": "Lisbon", "stars": 4, "price_per_night": 128.0,
+    {"hotel_id": "lis-01", "name": "Casa do Tejo", "city": "Lisbon", "stars": 4, "price_per_night": 128.0,
      "amenities": ["wifi", "breakfast", "river view"]},
-    {"id": "lis-02", "name": "Alfama Rooms", "city": "Lisbon", "stars": 3, "price_per_night": 79.0,
+    {"hotel_id": "lis-02", "name": "Alfama Rooms", "city": "Lisbon", "stars": 3, "price_per_night": 79.0,
      "amenities": ["wifi"]},
-    {"id": "tor-01", "name": "Harbourfront Suites", "city": "Toronto", "stars": 4, "price_per_night": 189.0,
+    {"hotel_id": "tor-01", "name": "Harbourfront Suites", "city": "Toronto", "stars": 4, "price_per_night": 189.0,
      "amenities": ["wifi", "gym", "parking"]},
-    {"id": "tor-02", "name": "Kensington Inn", "city": "Toronto", "stars": 2, "price_per_night": 95.0,
+    {"hotel_id": "tor-02", "name": "Kensington Inn", "city": "Toronto", "stars": 2, "price_per_night": 95.0,
      "amenities": ["wifi", "breakfast"]},
-    {"id": "tyo-01", "name": "Shinjuku Garden Hotel", "city": "Tokyo", "stars": 5, "price_per_night": 310.0,
+    {"hotel_id": "tyo-01", "name": "Shinjuku Garden Hotel", "city": "Tokyo", "stars": 5, "price_per_night": 310.0,
      "amenities": ["wifi", "spa", "breakfast", "gym"]},
 ]  # fmt: skip
 BOOKINGS: dict[str, dict[str, Any]] = {}
@@ -61,7 +61,7 @@ class HotelsHandler(BaseHTTPRequestHandler):
             return self.reply(404, {"error": f"no hotel {hotel_id!r}"})
         key = json.dumps([hotel_id, guest, stay], sort_keys=True).encode()
         booking = {
-            "id": "BK-" + hashlib.sha256(key).hexdigest()[:6],
+            "booking_id": "BK-" + hashlib.sha256(key).hexdigest()[:6],
             "hotel_id": hotel_id,
             "guest_name": name,
             "check_in": check_in.isoformat(),
@@ -69,7 +69,7 @@ class HotelsHandler(BaseHTTPRequestHandler):
             "total_price": round(hotel["price_per_night"] * nights, 2),
             "status": "confirmed",
         }
-        BOOKINGS[booking["id"]] = booking
+        BOOKINGS[booking["booking_id"]] = booking
         self.reply(201, booking)
 
     def search(self, query: dict[str, str]) -> None:
@@ -102,7 +102,7 @@ class HotelsHandler(BaseHTTPRequestHandler):
 
 
 def find_hotel(hotel_id: str) -> dict[str, Any] | None:
-    return next((h for h in HOTELS if h["id"] == hotel_id), None)
+    return next((h for h in HOTELS if h["hotel_id"] == hotel_id), None)
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ from toolsynth.types import FunctionSpec
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 PERMISSIVE_RESULT: dict[str, Any] = {"type": "object", "additionalProperties": True}
 _SNIPPET = 300
-_NOT_JSON_SCHEMA_KEYS = ("discriminator", "xml", "externalDocs", "example")
+_NOT_JSON_SCHEMA_KEYS = ("discriminator", "xml", "externalDocs")
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,11 @@ class _Document:
 
 
 def _json_schema_from_openapi(schema: dict[str, Any]) -> dict[str, Any]:
-    """OpenAPI 3.0's dialect to JSON Schema: `nullable`, boolean `exclusiveMinimum`/`exclusiveMaximum`, no
-    `example`, `discriminator`, `xml` or `externalDocs`."""
+    """OpenAPI 3.0's dialect to JSON Schema: `nullable`, boolean `exclusiveMinimum`/`exclusiveMaximum`, `example`
+    as `examples`; no `discriminator`, `xml` or `externalDocs`."""
+    if "example" in schema:
+        example = schema.pop("example")
+        schema.setdefault("examples", [example])
     for key in _NOT_JSON_SCHEMA_KEYS:
         schema.pop(key, None)
     if schema.pop("nullable", False) is True:
