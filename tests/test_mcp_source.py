@@ -20,6 +20,7 @@ pytest.importorskip("mcp", reason="the mcp extra is not installed (pip install '
 
 from tests.tool_servers import WEATHER_MCP_SERVER
 from toolsynth.tools.contract import ToolOutcome, ToolSession, ToolSource, ToolSourceError
+from toolsynth.tools.loading import load_tool_source
 from toolsynth.tools.mcp_source import MCPSource, function_spec
 from toolsynth.validators.functions import check_function_specs
 
@@ -288,3 +289,12 @@ def test_a_tool_schema_with_a_remote_ref_is_refused() -> None:
     assert listed.parameters == {"type": "object", "properties": {}}
     assert listed.returns == {"type": "object", "properties": {"result": {"type": "array"}}, "required": ["result"]}
     assert listed.description == "n"
+
+
+def test_the_loader_dispatches_mcp_commands_here() -> None:
+    source = load_tool_source(f"mcp: {command(WEATHER_MCP_SERVER)}")
+    try:
+        assert isinstance(source, MCPSource) and source.command == command(WEATHER_MCP_SERVER)
+        assert "get_forecast" in [f.name for f in source.functions()]
+    finally:
+        source.close()

@@ -19,6 +19,7 @@ import yaml
 
 from tests.tool_servers import HOTELS_SPEC, hotels_server
 from toolsynth.tools.contract import ToolOutcome, ToolSession, ToolSource, ToolSourceError
+from toolsynth.tools.loading import load_tool_source
 from toolsynth.tools.openapi_source import OpenAPISource
 from toolsynth.validators.functions import check_function_specs
 
@@ -530,3 +531,11 @@ def test_values_in_enum_and_default_are_data_not_schemas(tmp_path: Path) -> None
     path = write_doc(tmp_path, {"/a": {"get": {"parameters": [{"name": "f", "in": "query", "schema": schema}]}}})
     (spec,) = OpenAPISource(path, base_url=BASE).functions()
     assert spec.parameters["properties"]["f"] == schema
+
+
+def test_the_loader_dispatches_openapi_documents_here(tmp_path: Path) -> None:
+    source = load_tool_source(str(HOTELS_SPEC), base_url=BASE)
+    assert isinstance(source, OpenAPISource) and source.base_url == BASE
+    as_json = tmp_path / "API.JSON"
+    as_json.write_text(json.dumps(yaml.safe_load(HOTELS_SPEC.read_text())))
+    assert [f.name for f in load_tool_source(str(as_json)).functions()] == [f.name for f in source.functions()]
