@@ -298,3 +298,22 @@ def test_the_loader_dispatches_mcp_commands_here() -> None:
         assert "get_forecast" in [f.name for f in source.functions()]
     finally:
         source.close()
+
+
+def test_a_server_that_exits_mid_run_gives_tool_errors_not_hangs(tmp_path: Path) -> None:
+    script = tmp_path / "dying_server.py"
+    script.write_text(
+        "import os\nfrom mcp.server.mcpserver import MCPServer\nserver = MCPServer('dying')\n\n"
+        "@server.tool()\ndef die() -> str:\n    os._exit(1)\n\n"
+        "@server.tool()\ndef ping() -> str:\n    return 'pong'\n\nserver.run()\n"
+    )
+    source = MCPSource(command(script))
+    try:
+        assert call(source, "ping", {}).result == {"result": "pong"}
+        started = time.monotonic()
+        outcomes = [call(source, name, {}, timeout=20) for name in ("die", "ping")]
+        assert [(o.ok, o.error) for o in outcomes] == [(False, "tool_raised")] * 2
+        assert "Connection closed" in outcomes[1].message
+        assert time.monotonic() - started < 5
+    finally:
+        source.close()
