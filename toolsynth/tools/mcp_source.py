@@ -40,6 +40,7 @@ except ImportError:  # pragma: no cover - only without the extra
 
 PERMISSIVE_RESULT: dict[str, Any] = {"type": "object", "additionalProperties": True}
 STDERR_TAIL_LINES = 12
+MAX_TOOL_PAGES = 100
 
 
 class MCPSource:
@@ -204,15 +205,17 @@ def _first_leaf(exc: BaseException) -> BaseException:
 
 
 async def _list_functions(session: mcp.ClientSession, label: str) -> list[FunctionSpec]:
+    """Every page of the server's tool list (a server whose pages never end is an error, not a hang)."""
     functions: list[FunctionSpec] = []
     cursor: str | None = None
-    while True:
+    for _ in range(MAX_TOOL_PAGES):
         params = mcp.types.PaginatedRequestParams(cursor=cursor) if cursor else None
         page = await session.list_tools(params=params)
         functions.extend(function_spec(tool, label) for tool in page.tools)
         cursor = page.next_cursor
         if not cursor:
             return functions
+    raise ToolSourceError(f"{label}: the tool list goes on for more than {MAX_TOOL_PAGES} pages")
 
 
 def function_spec(tool: mcp.types.Tool, label: str) -> FunctionSpec:
