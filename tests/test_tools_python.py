@@ -282,12 +282,19 @@ def test_docstrings_in_google_and_sphinx_style() -> None:
     assert parse_docstring("Do it.\n:param x: The x.\n:returns: y") == ("Do it.", {"x": "The x."})
 
 
-def test_a_self_referencing_model_keeps_its_defs() -> None:
+def test_a_self_referencing_model_stops_at_its_first_repeat() -> None:
     schema = {
         "$defs": {"Node": {"title": "Node", "type": "object", "properties": {"next": {"$ref": "#/$defs/Node"}}}},
         "type": "object",
         "properties": {"head": {"$ref": "#/$defs/Node"}},
     }
     inlined = inline_refs(schema)
-    assert inlined["properties"]["head"]["properties"]["next"] == {"$ref": "#/$defs/Node"}
-    assert "$defs" in inlined
+    assert inlined == {
+        "type": "object",
+        "properties": {
+            "head": {
+                "type": "object",
+                "properties": {"next": {"description": "(recursive: same schema as #/$defs/Node)"}},
+            }
+        },
+    }
