@@ -193,12 +193,9 @@ class Stage(dspy.Module):
 
     def _grounded(self, inputs: dict[str, Any]) -> dspy.Predict:
         """The stage's predictor, its signature extended by the `GROUNDING_FIELDS` the inputs carry."""
-        extra = [name for name in inputs if name not in self.signature.input_fields]
+        extra = [name for name in inputs if name not in self.signature.input_fields and name in GROUNDING_FIELDS]
         if not extra:
             return self.predict
-        unknown = [name for name in extra if name not in GROUNDING_FIELDS]
-        if unknown:
-            raise TypeError(f"{self.stage_name} has no input {', '.join(unknown)}")
         signature = self.predict.signature
         for name in extra:
             kind, field = GROUNDING_FIELDS[name]
