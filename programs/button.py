@@ -145,6 +145,8 @@ class ButtonProgram(dspy.Module):
         self.library = as_library(tools)
         self.tools_per_seed = tools_per_seed
         self.tool_timeout = tool_timeout
+        self.run_tools = True
+        """False: the library's calls are answered by the tool agent instead of run (the cost estimate's dry run)."""
         self.select_functions = SelectFunctionsStage(max_attempts) if self.library is not None else None
         if not 0.0 <= nested_share <= 1.0:
             raise ValueError(f"nested_share must be within [0, 1], got {nested_share}")
@@ -385,8 +387,10 @@ class ButtonProgram(dspy.Module):
         ]
         tools = offered + [f for f, _, _ in distractors]
         random.Random(f"{self.seed}|{key}|tools").shuffle(tools)
-        session = self.library.open_session() if self.library is not None else None
-        executor = CallExecutor(self.library, session, self.tool_timeout) if self.library and session else None
+        session = self.library.open_session() if self.library is not None and self.run_tools else None
+        executor = None
+        if self.library is not None and session is not None:
+            executor = CallExecutor(self.library, session, self.tool_timeout)
         try:
             messages = await self.conversation.run(
                 key,

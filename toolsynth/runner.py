@@ -34,6 +34,7 @@ from toolsynth.programs.button import ButtonProgram, ButtonResult
 from toolsynth.readers import Seed, SeedError
 from toolsynth.stages import StageName
 from toolsynth.store import JsonlViews, RunStore, StoreError, write_json_atomic
+from toolsynth.tools.execute import EXECUTED_NOTE, REPLAYED_NOTE
 from toolsynth.types import Rejection
 
 
@@ -170,6 +171,9 @@ def run(
                 manifest = _manifest(store, description, digest, meter, progress, status, error)
                 manifest["exports"] = exports
                 manifest["counts"]["scenario_duplicates_removed"] = meter.notes.get("scenario_duplicates_removed", 0)
+                if program.library is not None:  # real calls: run now, and read back from an earlier run's memo
+                    for note in (EXECUTED_NOTE, REPLAYED_NOTE):
+                        manifest["counts"][note] = meter.notes.get(note, 0)
                 if dedup is not None:
                     manifest["counts"]["duplicates_removed"] = len(dedup["removed"])
                     manifest["dedup"] = dedup

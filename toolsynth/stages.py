@@ -49,8 +49,6 @@ class StageName(StrEnum):
     """A seed record that cannot be read (`--skip-bad`)."""
     RUN = "run"
     """An unexpected exception while running one record."""
-    EXECUTE_TOOL = "ExecuteTool"
-    """A real call of a library function (`--tools`): not an LM step, but checkpointed like one."""
     STRUCTURED_OUTPUTS_PROBE = "structured_outputs_probe"
     """The one small request that finds a server's structured-output dialect (metered, never a rejection)."""
 

@@ -241,7 +241,8 @@ def _tool(label: str, name: str, function: Callable[..., Any], owner: type | Non
         if p.kind is p.POSITIONAL_ONLY:
             raise ToolSourceError(f"{where}: parameter {p.name!r} is positional-only; tools take keyword arguments")
         default: Any = ... if p.default is p.empty else p.default
-        fields[p.name] = (hints.get(p.name, Any), Field(default, description=described.get(p.name)))
+        field = Field(default, description=described[p.name]) if p.name in described else Field(default)
+        fields[p.name] = (hints.get(p.name, Any), field)  # a hint's own Field(description=...) stays otherwise
     try:
         model = create_model(f"{name}_arguments", **fields)
         parameters_schema = inline_refs(model.model_json_schema())
