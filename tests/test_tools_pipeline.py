@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import dspy
 import pytest
 
 from tests.support import ROOT, demo_unless, scripted_lm, stage_of
+from tests.tool_servers import HOTELS_SPEC, WEATHER_MCP_SERVER, hotels_server
 from toolsynth.cli import main
 from toolsynth.demo_model import demo_lm
 from toolsynth.programs import ButtonProgram
@@ -131,6 +133,7 @@ def test_tools_that_raise_or_hang_become_tool_errors_and_rejections_and_the_run_
 CALL_LOG_MODULE = '''
 import json
 import os
+import shlex
 import signal
 import threading
 import time
@@ -240,3 +243,28 @@ def test_the_seeds_tools_reach_every_writing_stage_s_prompt_and_selection_invent
     assert {r.stage for r in result.rejections} == {"SelectFunctions"}
     assert all("function_not_in_library" in r.codes for r in result.rejections)
     program.library.close() if program.library else None
+
+
+@pytest.mark.slow
+def test_one_library_of_a_python_module_an_openapi_api_and_an_mcp_server(tmp_path: Path) -> None:
+    pytest.importorskip("mcp", reason="the mcp extra is not installed (pip install 'toolsynth[mcp]')")
+    mcp = "mcp:" + shlex.join([sys.executable, str(WEATHER_MCP_SERVER)])
+    with hotels_server() as url:
+        sources = [BOOKSHOP, str(HOTELS_SPEC), mcp]
+        argv = ["synth", str(SEEDS), "-o", str(tmp_path / "out"), "--quiet", "--no-report", "--tools-base-url", url]
+        argv += [a for s in sources for a in ("--tools", s)] + ["--tools-per-seed", "5", "--expand", "2"]
+        assert main(argv) == 0
+        samples = read_jsonl(tmp_path / "out" / "samples.jsonl")
+        library = ToolLibrary.load(sources, base_url=url)
+        try:
+            owner = {f.name: source.label for source in library.sources for f in source.functions()}
+            used: set[str] = set()
+            for sample in samples:
+                called = [c["function"]["name"] for m in sample["messages"] for c in m.get("tool_calls") or []]
+                assert set(called) <= set(owner)
+                used |= {owner[name] for name in called}
+                for shown, again in replay(library, sample):
+                    assert shown == again
+        finally:
+            library.close()
+    assert used == set(sources)  # calls of all three kinds ran in one run

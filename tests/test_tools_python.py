@@ -16,6 +16,7 @@ from tests.support import ROOT
 from toolsynth.tools import ToolOutcome, ToolSourceError
 from toolsynth.tools.loading import ToolLibrary, load_tool_source
 from toolsynth.tools.python_source import PythonSource, inline_refs, parse_docstring
+from toolsynth.types import FunctionSpec
 from toolsynth.validators.functions import check_function_spec
 
 BOOKSHOP = str(ROOT / "examples" / "tools" / "bookshop.py")
@@ -282,12 +283,43 @@ def test_docstrings_in_google_and_sphinx_style() -> None:
     assert parse_docstring("Do it.\n:param x: The x.\n:returns: y") == ("Do it.", {"x": "The x."})
 
 
-def test_a_self_referencing_model_keeps_its_defs() -> None:
+def test_a_self_referencing_model_stops_at_its_first_repeat() -> None:
     schema = {
         "$defs": {"Node": {"title": "Node", "type": "object", "properties": {"next": {"$ref": "#/$defs/Node"}}}},
         "type": "object",
         "properties": {"head": {"$ref": "#/$defs/Node"}},
     }
     inlined = inline_refs(schema)
-    assert inlined["properties"]["head"]["properties"]["next"] == {"$ref": "#/$defs/Node"}
-    assert "$defs" in inlined
+    assert inlined == {
+        "type": "object",
+        "properties": {
+            "head": {
+                "type": "object",
+                "properties": {"next": {"description": "(recursive: same schema as #/$defs/Node)"}},
+            }
+        },
+    }
+
+
+class GoneSource:
+    """A source whose server went away: sessions cannot be opened any more."""
+
+    label = "gone"
+
+    def functions(self) -> list[FunctionSpec]:
+        return [
+            FunctionSpec(name="ping", description="Ping.", parameters={"type": "object", "properties": {}}, returns={})
+        ]
+
+    async def open_session(self) -> Any:
+        raise ToolSourceError("gone: the server exited")
+
+    def close(self) -> None:
+        return None
+
+
+def test_a_source_that_breaks_mid_run_gives_the_call_an_error_not_the_run() -> None:
+    session = ToolLibrary([GoneSource()]).open_session()
+    outcome = asyncio.run(session.call("ping", {}, 1.0))
+    assert (outcome.ok, outcome.error) == (False, "tool_raised")
+    assert "the server exited" in outcome.message

@@ -19,7 +19,25 @@ from typing import Any
 
 CHAIN_PHRASE = "with the {} from that result"
 REASONING = {"parallel": "compare the two results", "sequential": "tell me what that result says"}
-_PAIR = re.compile(r'\b(\w+) ("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?|true|false)')
+_NAME = re.compile(r'\b(\w+) (?=["{\[\-\d]|true\b|false\b)')
+_EXAMPLE = re.compile(r'e\.g\.,?\s+(?:"([^"]+)"|([A-Z][A-Za-z]*(?:, [A-Z][A-Za-z]*)?)\b)')
+_DECODER = json.JSONDecoder()
+
+
+def pairs(text: str) -> list[tuple[str, Any, tuple[int, int]]]:
+    """Every `name value` in `text` whose value is JSON (a quoted string, a number, true/false, an object or an
+    array), with the value's span."""
+    out: list[tuple[str, Any, tuple[int, int]]] = []
+    position = 0
+    while (match := _NAME.search(text, position)) is not None:
+        try:
+            value, end = _DECODER.raw_decode(text, match.end())
+        except ValueError:
+            position = match.end()
+            continue
+        out.append((match.group(1), value, (match.end(), end)))
+        position = end
+    return out
 
 
 def grounded_tools(inputs: Mapping[str, Any], field: str = "tools") -> list[dict[str, Any]] | None:
@@ -66,6 +84,9 @@ def options(schema: Any) -> list[Any]:
     for key in ("const", "default"):
         if key in schema:
             return [schema[key]]
+    described = _EXAMPLE.search(str(schema.get("description") or ""))
+    if described and schema.get("type", "string") == "string":  # 'City name, e.g. "Toronto, Canada"'
+        return [described.group(1) or described.group(2)]
     kind = schema.get("type")
     if kind == "integer":
         low = int(schema.get("minimum", 1))
@@ -130,9 +151,9 @@ def instances(fn: Mapping[str, Any], text: str, clauses: list[str]) -> list[dict
         end = next((s for s in starts if s > match.start()), len(text))
         segment = text[match.end() : end]
         arguments: dict[str, Any] = {}
-        for name, raw in _PAIR.findall(segment):
+        for name, value, _ in pairs(segment):
             if name in properties and name not in arguments:
-                arguments[name] = json.loads(raw)
+                arguments[name] = value
         found.append(arguments)
     return found
 
@@ -185,7 +206,9 @@ def _producers_first(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def atomic_tasks(tools: list[dict[str, Any]], scenario_text: str, count: int, rng: random.Random) -> list[str]:
     mentioned = [t for t in tools if clause(t).lower() in scenario_text.lower()]
     candidates = _producers_first(mentioned or tools)
-    head = [t for t in candidates if candidates.index(t) < max(1, count)]
+    if rng.random() < 0.5:  # half the time any usable tool, not only those that feed another
+        rng.shuffle(candidates)
+    head = candidates[: max(1, count)]
     rng.shuffle(head)
     tasks: list[str] = []
     for i in range(count):
@@ -254,12 +277,11 @@ def select(library: list[dict[str, Any]], subtasks: list[tuple[int, str]]) -> li
 def withhold(task: str, name: str, vague: str) -> str | None:
     """The task with the first value stated for `name` replaced by `vague` (the first step's, which the clarifying
     question is about), or None when no value is stated for it."""
-    pairs = [m for m in _PAIR.finditer(task) if m.group(1) == name]
-    if not pairs:
+    stated = [(value, span) for key, value, span in pairs(task) if key == name and not isinstance(value, dict | list)]
+    if not stated:
         return None
-    raw = pairs[0].group(2)
-    start, end = pairs[0].span(2)
-    if raw.startswith('"'):
+    value, (start, end) = stated[0]
+    if isinstance(value, str):
         start, end = start + 1, end - 1
     return task[:start] + vague + task[end:]
 

@@ -11,6 +11,7 @@ first use), checking the arguments first.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from collections.abc import Sequence
 from typing import Any
@@ -116,6 +117,7 @@ class LibrarySession:
     def __init__(self, library: ToolLibrary) -> None:
         self.library = library
         self._sessions: dict[int, ToolSession] = {}
+        self._opening = asyncio.Lock()  # parallel first calls to one source share one session
 
     async def call(self, name: str, arguments: dict[str, Any], timeout: float) -> ToolOutcome:
         if name not in self.library:
@@ -124,10 +126,14 @@ class LibrarySession:
         if refused is not None:
             return refused
         source = self.library.source_of(name)
-        session = self._sessions.get(id(source))
-        if session is None:
-            session = self._sessions[id(source)] = await source.open_session()
-        return await session.call(name, arguments, timeout)
+        try:
+            async with self._opening:
+                session = self._sessions.get(id(source))
+                if session is None:
+                    session = self._sessions[id(source)] = await source.open_session()
+            return await session.call(name, arguments, timeout)
+        except (ToolSourceError, OSError, RuntimeError) as exc:  # a source that broke mid-run: this call's error
+            return ToolOutcome(ok=False, error="tool_raised", message=f"{source.label}: {type(exc).__name__}: {exc}")
 
     async def close(self) -> None:
         sessions, self._sessions = list(self._sessions.values()), {}

@@ -44,6 +44,7 @@ from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from toolsynth.tools.arguments import invalid_arguments
 from toolsynth.tools.contract import ToolOutcome, ToolSourceError
+from toolsynth.tools.schemas import LocalRefs
 from toolsynth.types import FunctionSpec
 
 
@@ -267,34 +268,20 @@ def _returns_schema(annotation: Any) -> dict[str, Any]:
     return {"type": "object", "properties": {"result": schema}, "required": ["result"]}
 
 
-def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
-    """A pydantic JSON Schema with its local `$defs` written out in place and its generated `title`s dropped (a
-    self-referencing model keeps its `$defs`)."""
-    defs = schema.get("$defs", {})
+def inline_refs(schema: dict[str, Any], where: str = "a pydantic schema") -> dict[str, Any]:
+    """A pydantic JSON Schema standing alone: its `$defs` written out in place (a self-reference stops at its first
+    repeat, `toolsynth.tools.schemas`) and its generated `title`s dropped."""
 
-    def walk(node: Any, seen: tuple[str, ...]) -> Any:
-        if isinstance(node, list):
-            return [walk(item, seen) for item in node]
-        if not isinstance(node, dict):
-            return node
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/") and ref[8:] in defs and ref[8:] not in seen:
-            target = walk(defs[ref[8:]], (*seen, ref[8:]))
-            return {**target, **{k: walk(v, seen) for k, v in node.items() if k != "$ref"}}
-        out: dict[str, Any] = {}
-        for key, value in node.items():
-            if (key == "title" and isinstance(value, str)) or key == "$defs":
-                continue
-            if key in ("properties", "patternProperties") and isinstance(value, dict):
-                out[key] = {k: walk(v, seen) for k, v in value.items()}
-            else:
-                out[key] = walk(value, seen)
-        return out
+    def fail(pointer: str, message: str) -> ToolSourceError:
+        return ToolSourceError(f"{where} at {pointer or '/'}: {message}")
 
-    inlined: dict[str, Any] = walk(schema, ())
-    if "$ref" in json.dumps(inlined):
-        inlined["$defs"] = walk(defs, ())
+    inlined: dict[str, Any] = LocalRefs(schema, where, fail).inline(schema, "", _untitled)
+    inlined.pop("$defs", None)
     return inlined
+
+
+def _untitled(node: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in node.items() if not (k == "title" and isinstance(v, str))}
 
 
 _SECTION = re.compile(r"^(Args|Arguments|Parameters|Returns|Return|Raises|Yields|Examples?|Notes?):\s*$")
