@@ -4,7 +4,8 @@ Each operation becomes a `FunctionSpec`. Its path, query and header parameters a
 its JSON request body are merged into one object schema (the body's own nesting is kept; a body that is not an
 object with properties becomes a single `body` parameter). Its result schema is the 200/201 JSON response.
 `$ref`s are resolved inside the document only: a ref to anything else is an error, and nothing is ever fetched.
-Calls go to the base URL the user gives (or the document's first absolute server URL).
+An operation toolsynth cannot call (a form or multipart body, a required cookie) is skipped and listed in
+`OpenAPISource.skipped`. Calls go to the base URL the user gives (or the document's first absolute server URL).
 """
 
 from __future__ import annotations
