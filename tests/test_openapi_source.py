@@ -539,3 +539,42 @@ def test_the_loader_dispatches_openapi_documents_here(tmp_path: Path) -> None:
     as_json = tmp_path / "API.JSON"
     as_json.write_text(json.dumps(yaml.safe_load(HOTELS_SPEC.read_text())))
     assert [f.name for f in load_tool_source(str(as_json)).functions()] == [f.name for f in source.functions()]
+
+
+def test_operations_toolsynth_cannot_call_are_skipped_and_listed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    upload = {"content": {"multipart/form-data": {"schema": {"type": "object"}}}}
+    session = [{"name": "sid", "in": "cookie", "required": True, "schema": {"type": "string"}}]
+    paths: dict[str, dict[str, Any]] = {
+        "/files": {"post": {"operationId": "upload", "requestBody": upload}, "get": {"operationId": "listFiles"}},
+        "/me": {"get": {"operationId": "whoAmI", "parameters": session}},
+    }
+    source = OpenAPISource(write_doc(tmp_path, paths), base_url=BASE)
+    assert [f.name for f in source.functions()] == ["listFiles"]
+    assert source.skipped == [
+        "/paths/~1files/post/requestBody/content: the request body is not JSON (multipart/form-data)",
+        "/paths/~1me/get/parameters/0: a required cookie parameter",
+    ]
+    assert "skipped the operation at /paths/~1files/post/requestBody/content" in caplog.text
+    del paths["/files"]["get"]
+    with pytest.raises(ToolSourceError, match=r"no operations toolsynth can call: every one is skipped \(/paths"):
+        OpenAPISource(write_doc(tmp_path, paths), base_url=BASE)
+
+
+def test_long_operation_ids_are_cut_to_64_characters_and_identifiers_kept(tmp_path: Path) -> None:
+    long_id = "list_the_models_of_every_deployment_of_every_team_of_the_organisation_get"
+    paths = {
+        "/a": {"get": {"operationId": long_id}},
+        "/b": {"get": {"operationId": long_id + "_v2"}},
+        "/c/{prompt_id}": {
+            "put": {
+                "operationId": "update_prompt_prompts__prompt_id__put",
+                "parameters": [{"name": "prompt_id", "in": "path", "schema": {"type": "string"}}],
+            }
+        },
+    }
+    names = list(by_name(OpenAPISource(write_doc(tmp_path, paths), base_url=BASE)))
+    assert [len(n) for n in names[:2]] == [64, 64] and names[0] != names[1]
+    assert names[0].startswith(long_id[:57])
+    assert names[2] == "update_prompt_prompts__prompt_id__put"

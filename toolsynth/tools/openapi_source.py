@@ -4,14 +4,17 @@ Each operation becomes a `FunctionSpec`. Its path, query and header parameters a
 its JSON request body are merged into one object schema (the body's own nesting is kept; a body that is not an
 object with properties becomes a single `body` parameter). Its result schema is the 200/201 JSON response.
 `$ref`s are resolved inside the document only: a ref to anything else is an error, and nothing is ever fetched.
-Calls go to the base URL the user gives (or the document's first absolute server URL).
+An operation toolsynth cannot call (a form or multipart body, a required cookie) is skipped and listed in
+`OpenAPISource.skipped`. Calls go to the base URL the user gives (or the document's first absolute server URL).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime
+import hashlib
 import json
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,10 +29,17 @@ from toolsynth.tools.contract import ToolOutcome, ToolSourceError
 from toolsynth.tools.schemas import LocalRefs, pointer
 from toolsynth.types import FunctionSpec
 
+logger = logging.getLogger("toolsynth")
+
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+MAX_NAME = 64  # OpenAI's limit on function names
 PERMISSIVE_RESULT: dict[str, Any] = {"type": "object", "additionalProperties": True}
 _SNIPPET = 300
 _NOT_JSON_SCHEMA_KEYS = ("discriminator", "xml", "externalDocs")
+
+
+class Unsupported(ToolSourceError):
+    """A valid operation toolsynth cannot call (a form or multipart body, a required cookie): it is skipped."""
 
 
 @dataclass(frozen=True)
@@ -134,12 +144,17 @@ def _is_object_schema(schema: Any) -> bool:
 
 
 def function_name(operation_id: Any, method: str, path: str) -> str:
-    """An identifier from the operationId, or from the method and path when there is none."""
-    raw = operation_id if isinstance(operation_id, str) and operation_id.strip() else f"{method}_{path}"
-    name = re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9_]", "_", raw.strip())).strip("_")
-    if not name:
-        name = method
-    return f"op_{name}" if name[0].isdigit() else name
+    """An identifier of at most 64 characters from the operationId (kept as it is when it is one already), or from
+    the method and path when there is none."""
+    raw = operation_id.strip() if isinstance(operation_id, str) and operation_id.strip() else f"{method}_{path}"
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", raw):
+        name = raw
+    else:
+        name = re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9_]", "_", raw)).strip("_") or method
+        name = f"op_{name}" if name[0].isdigit() else name
+    if len(name) > MAX_NAME:
+        name = f"{name[: MAX_NAME - 7]}_{hashlib.sha256(raw.encode()).hexdigest()[:6]}"
+    return name
 
 
 def absolute_url(url: Any) -> bool:
@@ -162,6 +177,8 @@ class OpenAPISource:
             found = f"'swagger: {doc.root['swagger']}'" if "swagger" in doc.root else f"openapi: {version!r}"
             raise doc.error("/openapi", f"only OpenAPI 3.x is supported (found {found})")
         self.base_url = self._base_url(base_url)
+        self.skipped: list[str] = []
+        """The operations left out, each as `pointer: why` (a form or multipart body, a required cookie)."""
         operations = self._operations()
         self._specs = operations.specs
         self._calls = operations.calls
@@ -202,14 +219,20 @@ class OpenAPISource:
                 if method not in item:
                     continue
                 where = f"{item_where}{pointer(method)}"
-                spec, call = self._operation(route, method, item, where)
+                try:
+                    spec, call = self._operation(route, method, item, where)
+                except Unsupported as exc:
+                    self.skipped.append(str(exc))
+                    logger.warning("%s: skipped the operation at %s", self.path, exc)
+                    continue
                 if spec.name in out.calls:
                     raise doc.error(where, f"function name {spec.name!r} is already used by {where_of[spec.name]}")
                 where_of[spec.name] = where
                 out.specs.append(spec)
                 out.calls[spec.name] = call
         if not out.specs:
-            raise doc.error("/paths", "the document has no operations")
+            why = f": every one is skipped ({'; '.join(self.skipped)})" if self.skipped else ""
+            raise doc.error("/paths", f"the document has no operations toolsynth can call{why}")
         return out
 
     def _operation(self, route: str, method: str, item: dict[str, Any], where: str) -> tuple[FunctionSpec, Operation]:
@@ -235,7 +258,7 @@ class OpenAPISource:
             kind = param["in"]
             if kind == "cookie":
                 if param.get("required"):
-                    raise doc.error(param_where, f"operation {name!r}: required cookie parameters are not supported")
+                    raise Unsupported(f"{param_where}: a required cookie parameter")
                 continue
             located[kind].append(param["name"])
             # A path parameter is always required (OpenAPI says so even where a document forgets to).
@@ -325,7 +348,7 @@ class OpenAPISource:
                 if not isinstance(media, dict) or "schema" not in media:
                     return {}
                 return self._doc.schema(media["schema"], f"{where}/content{pointer(media_type)}/schema")
-        raise self._doc.error(f"{where}/content", f"the {what} has no application/json content ({', '.join(content)})")
+        raise Unsupported(f"{where}/content: the {what} is not JSON ({', '.join(content)})")
 
     def _returns(self, op: dict[str, Any], where: str) -> dict[str, Any]:
         responses = op.get("responses")
