@@ -213,12 +213,15 @@ class ButtonProgram(dspy.Module):
         }
 
     def provenance(self) -> dict[str, Any]:
-        """Which model played each role, and whether any of them was the offline demo model."""
+        """Which model played each role, whether any of them was the offline demo model, and the tool sources."""
         models = {}
         for stage in self.stages():
             lm = stage.role_lm or dspy.settings.lm
             models[stage.role] = str(getattr(lm, "model", None))
-        return {"models": models, "demo": DEMO_MODEL_NAME in models.values(), "toolsynth": __version__}
+        out: dict[str, Any] = {"models": models, "demo": DEMO_MODEL_NAME in models.values(), "toolsynth": __version__}
+        if self.library is not None:
+            out["tools"] = self.library.labels
+        return out
 
     def stages(self) -> list[Stage]:
         c = self.conversation

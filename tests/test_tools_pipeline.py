@@ -80,6 +80,7 @@ def test_synth_over_a_tool_library_calls_library_functions_and_shows_their_real_
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["counts"]["tool_calls_executed"] == calls
     assert manifest["program"]["tools"]["sources"] == sources
+    assert all(s["meta"]["provenance"]["tools"] == sources for s in samples)
     library.close()
 
 
