@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,11 +49,15 @@ from toolsynth.programs.generate_functions import GenerateFunctionsStage
 from toolsynth.programs.generate_near_misses import GenerateNearMissesStage
 from toolsynth.programs.judge_composition import JudgeCompositionStage
 from toolsynth.programs.judge_sample import JudgeSampleStage
+from toolsynth.programs.select_functions import SelectFunctionsStage
 from toolsynth.programs.stage import Revision, Stage, StageRejected, run_sync
 from toolsynth.programs.widen_parallel import WidenParallelStage, widenable, widened_task
 from toolsynth.readers import render_transcript
 from toolsynth.sampling import Sampling, sampling_for
 from toolsynth.stages import StageName
+from toolsynth.tools.contract import ToolSource
+from toolsynth.tools.execute import CallExecutor
+from toolsynth.tools.loading import ToolLibrary
 from toolsynth.types import CompositeTask, FunctionSpec, Rejection, Sample, SubtaskFunction
 from toolsynth.validators.findings import as_feedback, codes, error, errors
 from toolsynth.validators.sample import check_sample
@@ -81,6 +86,8 @@ class Plan:
     near_misses: list[tuple[FunctionSpec, str]]
     """(near-miss, the needed function it resembles)."""
     meta: dict[str, Any]
+    pool: list[FunctionSpec] = field(default_factory=list)
+    """With a tool library: the seed's sampled functions, which also supply the distractors."""
 
 
 class ButtonProgram(dspy.Module):
@@ -108,6 +115,13 @@ class ButtonProgram(dspy.Module):
 
     A sample's language is the forced `language` if any, else the seed's own (`language=` of a call), else
     the one detected from the seed's natural-language text (never from its function calls or results).
+
+    Real tools: `tools` (a `ToolLibrary`, a `ToolSource`, or a list of sources or `--tools` texts) grounds the
+    run in a library. Each seed samples `tools_per_seed` of its functions (seeded); its scenarios, tasks and
+    compositions are written for them (they are the stages' `tools` input), the functions stage becomes a
+    selection from them (`SelectFunctions`; nothing is invented), they supply the distractors (no near-misses are
+    written), and the tool role runs each call of a library function for real, under `tool_timeout` seconds
+    (`toolsynth.tools.execute`). `meta.execution` lists the executed calls.
     """
 
     def __init__(
@@ -130,11 +144,24 @@ class ButtonProgram(dspy.Module):
         distractor_pool: tuple[FunctionSpec, ...] | list[FunctionSpec] = DISTRACTOR_POOL,
         nested_share: float = DEFAULT_NESTED_SHARE,
         max_subtasks: int = DEFAULT_MAX_SUBTASKS,
+        tools: ToolLibrary | ToolSource | Sequence[ToolSource | str] | None = None,
+        tools_per_seed: int = 6,
+        tool_timeout: float = 30.0,
     ) -> None:
         super().__init__()
         if not DEFAULT_MAX_SUBTASKS <= max_subtasks <= MAX_SUBTASKS:
             raise ValueError(f"max_subtasks must be within [{DEFAULT_MAX_SUBTASKS}, {MAX_SUBTASKS}]: {max_subtasks}")
         self.max_subtasks = max_subtasks
+        if tools_per_seed < 1:
+            raise ValueError(f"tools_per_seed must be >= 1, got {tools_per_seed}")
+        if tool_timeout <= 0:
+            raise ValueError(f"tool_timeout must be > 0, got {tool_timeout}")
+        self.library = as_library(tools)
+        self.tools_per_seed = tools_per_seed
+        self.tool_timeout = tool_timeout
+        self.run_tools = True
+        """False: the library's calls are answered by the tool agent instead of run (the cost estimate's dry run)."""
+        self.select_functions = SelectFunctionsStage(max_attempts) if self.library is not None else None
         if not 0.0 <= nested_share <= 1.0:
             raise ValueError(f"nested_share must be within [0, 1], got {nested_share}")
         self.nested_share = nested_share
@@ -188,15 +215,30 @@ class ButtonProgram(dspy.Module):
             **({"max_subtasks": self.max_subtasks} if self.max_subtasks != DEFAULT_MAX_SUBTASKS else {}),
             "distractor_pool": sorted(f.name for f in self.distractor_pool),
             "sampling": {role: s.request_kwargs() for role, s in sorted(self.sampling.items())},
+            **self._tools_config(),
+        }
+
+    def _tools_config(self) -> dict[str, Any]:
+        """The library's part of `config` (absent without one, so runs without tools keep their fingerprints)."""
+        if self.library is None:
+            return {}
+        functions = sorted(f.name for f in self.library.functions())
+        return {
+            "tools": {"sources": self.library.labels, "functions": functions},
+            "tools_per_seed": self.tools_per_seed,
+            "tool_timeout": self.tool_timeout,
         }
 
     def provenance(self) -> dict[str, Any]:
-        """Which model played each role, and whether any of them was the offline demo model."""
+        """Which model played each role, whether any of them was the offline demo model, and the tool sources."""
         models = {}
         for stage in self.stages():
             lm = stage.role_lm or dspy.settings.lm
             models[stage.role] = str(getattr(lm, "model", None))
-        return {"models": models, "demo": DEMO_MODEL_NAME in models.values(), "toolsynth": __version__}
+        out: dict[str, Any] = {"models": models, "demo": DEMO_MODEL_NAME in models.values(), "toolsynth": __version__}
+        if self.library is not None:
+            out["tools"] = self.library.labels
+        return out
 
     def stages(self) -> list[Stage]:
         c = self.conversation
@@ -210,6 +252,7 @@ class ButtonProgram(dspy.Module):
             self.extend_chain,
             self.judge_composition,
             self.generate_functions,
+            *([self.select_functions] if self.select_functions is not None else []),
             self.generate_near_misses,
             c.user,
             c.assistant,
@@ -235,18 +278,24 @@ class ButtonProgram(dspy.Module):
         transcript = chat if isinstance(chat, str) or chat is None else render_transcript(chat)
         code = self.language or language or detect_language(transcript or scenario or "")
         result = ButtonResult()
+        pool = self.tool_subset(source_id)
+        grounding = _grounding(pool)
         try:
             if scenario is None:
-                scenario = (await self.extract_scenario.run(f"{source_id}/scenario", chat=transcript)).scenario
+                scenario = (
+                    await self.extract_scenario.run(f"{source_id}/scenario", chat=transcript, **grounding)
+                ).scenario
             scenarios = [scenario]
             if self.expand > 0:
-                expanded = await self.expand_scenario.run(f"{source_id}/expand", scenario=scenario, count=self.expand)
+                expanded = await self.expand_scenario.run(
+                    f"{source_id}/expand", scenario=scenario, count=self.expand, **grounding
+                )
                 scenarios = _distinct_scenarios([*scenarios, *expanded.scenarios[: self.expand]])
         except StageRejected as rejected:
             result.rejections.append(_rejection(source_id, source_id, rejected, {"language": code}))
             return result
         planned = await asyncio.gather(
-            *(self._scenario(source_id, f"{source_id}-s{i}", s, code) for i, s in enumerate(scenarios))
+            *(self._scenario(source_id, f"{source_id}-s{i}", s, code, pool) for i, s in enumerate(scenarios))
         )
         plans = [p for branch in planned for p in branch if isinstance(p, Plan)]
         result.rejections += [p for branch in planned for p in branch if isinstance(p, Rejection)]
@@ -258,18 +307,36 @@ class ButtonProgram(dspy.Module):
                 result.rejections.append(outcome)
         return result
 
-    async def _scenario(self, source_id: str, key: str, scenario: str, code: str) -> list[Plan | Rejection]:
+    def tool_subset(self, source_id: str) -> list[FunctionSpec]:
+        """The library functions a seed's data is written for: `tools_per_seed` of them, drawn with `seed` (in
+        the library's order); none without a library."""
+        if self.library is None:
+            return []
+        functions = self.library.functions()
+        if len(functions) <= self.tools_per_seed:
+            return functions
+        chosen = set(random.Random(f"{self.seed}|{source_id}|tools").sample(range(len(functions)), self.tools_per_seed))
+        return [f for i, f in enumerate(functions) if i in chosen]
+
+    async def _scenario(
+        self, source_id: str, key: str, scenario: str, code: str, pool: list[FunctionSpec] | None = None
+    ) -> list[Plan | Rejection]:
+        pool = pool or []
         try:
             tasks = (
                 await self.generate_atomic_task.run(
-                    f"{key}/tasks", scenario=scenario, count=self.tasks_per_scenario, language=language_name(code)
+                    f"{key}/tasks",
+                    scenario=scenario,
+                    count=self.tasks_per_scenario,
+                    language=language_name(code),
+                    **_grounding(pool),
                 )
             ).tasks[: self.tasks_per_scenario]
         except StageRejected as rejected:
             return [_rejection(key, source_id, rejected, {"scenario": scenario})]
         return list(
             await asyncio.gather(
-                *(self._plan(source_id, f"{key}-t{i}", scenario, t, code) for i, t in enumerate(tasks))
+                *(self._plan(source_id, f"{key}-t{i}", scenario, t, code, pool) for i, t in enumerate(tasks))
             )
         )
 
@@ -277,18 +344,35 @@ class ButtonProgram(dspy.Module):
         parallel = random.Random(f"{self.seed}|{key}").random() < self.parallel_ratio
         return "parallel_then_sequential" if parallel else "sequential"
 
-    async def _plan(self, source_id: str, key: str, scenario: str, task: str, code: str) -> Plan | Rejection:
-        """Compose, judge and write the functions of one task; with distractors, their near-misses too."""
+    async def _plan(
+        self, source_id: str, key: str, scenario: str, task: str, code: str, pool: list[FunctionSpec] | None = None
+    ) -> Plan | Rejection:
+        """Compose, judge and write the functions of one task; with distractors, their near-misses too. With a tool
+        library the functions are selected from the seed's `pool` instead, and no near-miss is written."""
+        pool = pool or []
         behaviour = draw_behaviour(self.mix, self.seed, key)
         meta: dict[str, Any] = {"scenario": scenario, "atomic_task": task, "language": code, "behaviour": behaviour}
         nested = draw_nested(self.nested_share, self.seed, key)
         if self.nested_share > 0:
             meta["nested_parameters"] = nested
         try:
-            composite, verdict = await self._feasible_composite(key, task, code, meta)
+            composite, verdict = await self._feasible_composite(key, task, code, meta, _grounding(pool))
             meta.update(composite_task=composite.instruction, strategy=composite.strategy)
             if not verdict.feasible:
                 raise StageRejected(self.judge_composition.stage_name, ["infeasible"], verdict.reasons)
+            if self.select_functions is not None:
+                selected = await self.select_functions.run(
+                    f"{key}/functions",
+                    composite_instruction=composite.instruction,
+                    subtasks=composite.subtasks,
+                    library=tool_view(pool),
+                )
+                meta["subtasks"] = _subtasks_meta(composite, selected.subtask_functions)
+                meta["judge"] = verdict.reasons
+                assert self.library is not None
+                names = dict.fromkeys(p.function for p in selected.subtask_functions if p.function is not None)
+                functions = [self.library.spec(name) for name in names]
+                return Plan(key, source_id, code, behaviour, composite, functions, [], meta, pool)
             planned = await self.generate_functions.run(
                 f"{key}/functions",
                 composite_instruction=composite.instruction,
@@ -325,6 +409,10 @@ class ButtonProgram(dspy.Module):
         ]
         tools = offered + [f for f, _, _ in distractors]
         random.Random(f"{self.seed}|{key}|tools").shuffle(tools)
+        session = self.library.open_session() if self.library is not None and self.run_tools else None
+        executor = None
+        if self.library is not None and session is not None:
+            executor = CallExecutor(self.library, session, self.tool_timeout)
         try:
             messages = await self.conversation.run(
                 key,
@@ -334,9 +422,15 @@ class ButtonProgram(dspy.Module):
                 request=shaped.request,
                 withheld=shaped.withheld,
                 follow_up=shaped.follow_up,
+                executor=executor,
             )
         except StageRejected as rejected:
             return _rejection(key, plan.source_id, rejected, meta)
+        finally:
+            if session is not None:
+                await session.close()
+        if executor is not None:
+            meta["execution"] = executor.report([c.id for m in messages for c in m.tool_calls])
         meta["provenance"] = self.provenance()
         sample = Sample(id=key, source_id=plan.source_id, messages=messages, functions=tools, meta=meta)
         row = sample.to_openai()
@@ -360,6 +454,10 @@ class ButtonProgram(dspy.Module):
         total = max(self.distractors, 2) if behaviour == "no_call" else self.distractors
         taken = {f.name for f in plan.functions}
         out: list[tuple[FunctionSpec, str, str]] = []
+        if self.library is not None:  # the seed's sampled functions, nothing else: every offered tool is real
+            spare = [f for f in plan.pool if f.name not in taken]
+            random.Random(f"{self.seed}|{plan.key}|distractors").shuffle(spare)
+            return [(f, "unrelated", "") for f in spare[:total]]
         for near, like in plan.near_misses:
             if near.name not in taken and len(out) < total:
                 out.append((near, "near_miss", like))
@@ -407,17 +505,20 @@ class ButtonProgram(dspy.Module):
         return sample
 
     async def _feasible_composite(
-        self, key: str, task: str, code: str, meta: dict[str, Any]
+        self, key: str, task: str, code: str, meta: dict[str, Any], grounding: dict[str, Any] | None = None
     ) -> tuple[CompositeTask, dspy.Prediction]:
         """Compose, then judge; a composite judged infeasible is composed again with the judge's reasons as
         feedback, up to `compose_rounds` times. Returns the last composite and its verdict."""
         revise: Revision | None = None
         for round_number in range(1, self.compose_rounds + 1):
             step = "" if round_number == 1 else f"/{round_number}"
-            composite, outputs = await self._compose(key, step, task, code, revise)
-            composite = await self._deepen(key, step, composite, code, meta)
+            composite, outputs = await self._compose(key, step, task, code, revise, grounding or {})
+            composite = await self._deepen(key, step, composite, code, meta, grounding or {})
             verdict = await self.judge_composition.run(
-                f"{key}/judge{step}", composite_instruction=composite.instruction, steps=composite.steps_text()
+                f"{key}/judge{step}",
+                composite_instruction=composite.instruction,
+                steps=composite.steps_text(),
+                **(grounding or {}),
             )
             if verdict.feasible:
                 break
@@ -425,10 +526,12 @@ class ButtonProgram(dspy.Module):
         return composite, verdict
 
     async def _compose(
-        self, key: str, step: str, task: str, code: str, revise: Revision | None
+        self, key: str, step: str, task: str, code: str, revise: Revision | None, grounding: dict[str, Any]
     ) -> tuple[CompositeTask, dict[str, Any]]:
         stage = self.compose_sequential if self.strategy_for(key) == "sequential" else self.compose_parallel
-        prediction = await stage.run(f"{key}/compose{step}", revise=revise, task=task, language=language_name(code))
+        prediction = await stage.run(
+            f"{key}/compose{step}", revise=revise, task=task, language=language_name(code), **grounding
+        )
         build = sequential_task if stage is self.compose_sequential else parallel_then_sequential_task
         return build(task, prediction), stage.dump(prediction)
 
@@ -440,7 +543,7 @@ class ButtonProgram(dspy.Module):
         return random.Random(f"{self.seed}|{key}|subtasks").randint(base, self.max_subtasks)
 
     async def _deepen(
-        self, key: str, step: str, composite: CompositeTask, code: str, meta: dict[str, Any]
+        self, key: str, step: str, composite: CompositeTask, code: str, meta: dict[str, Any], grounding: dict[str, Any]
     ) -> CompositeTask:
         """Deepen `composite` to its target size, one step at a time: widen a parallel fan-in (seeded coin) or
         extend the chain. A step the model cannot write leaves the composite at the size it reached."""
@@ -460,6 +563,7 @@ class ButtonProgram(dspy.Module):
                     request=composite.instruction,
                     steps=composite.steps_text(),
                     language=language_name(code),
+                    **grounding,
                 )
             except StageRejected:
                 meter = current_meter()
@@ -472,6 +576,30 @@ class ButtonProgram(dspy.Module):
 
 def _name(f: FunctionSpec) -> str:
     return f.name
+
+
+def as_library(tools: ToolLibrary | ToolSource | Sequence[ToolSource | str] | None) -> ToolLibrary | None:
+    """`ButtonProgram`'s `tools` as one library: sources and `--tools` texts are loaded and combined."""
+    if tools is None or isinstance(tools, ToolLibrary):
+        return tools
+    if isinstance(tools, ToolSource):
+        return ToolLibrary([tools])
+    if isinstance(tools, str):
+        return ToolLibrary.load([tools])
+    texts = [t for t in tools if isinstance(t, str)]
+    loaded = ToolLibrary.load(texts).sources if texts else []
+    given = iter(loaded)
+    return ToolLibrary([next(given) if isinstance(t, str) else t for t in tools])
+
+
+def tool_view(functions: list[FunctionSpec]) -> list[dict[str, Any]]:
+    """Library functions as the stages read them: name, description, parameters and returns."""
+    return [f.model_dump() for f in functions]
+
+
+def _grounding(pool: list[FunctionSpec]) -> dict[str, Any]:
+    """The extra stage input that grounds a step in the seed's tools (`GROUNDING_FIELDS`); none without any."""
+    return {"tools": tool_view(pool)} if pool else {}
 
 
 @dataclass

@@ -21,6 +21,7 @@ from toolsynth.programs.simulate_tool import SimulateToolStage
 from toolsynth.programs.simulate_user import SimulateUserStage
 from toolsynth.programs.stage import StageRejected
 from toolsynth.stages import StageName
+from toolsynth.tools.execute import CallExecutor
 from toolsynth.types import CompositeTask, FunctionSpec, Message, ToolCall
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. You can call functions when they help answer the user."
@@ -50,9 +51,11 @@ class Conversation(dspy.Module):
         request: str | None = None,
         withheld: str = "",
         follow_up: str = "",
+        executor: CallExecutor | None = None,
     ) -> list[Message]:
         """The conversation over the offered `functions`. The user asks for `request` (default: the composite
-        instruction), leaving out `withheld`, and makes `follow_up` as a second request after the first answer."""
+        instruction), leaving out `withheld`, and makes `follow_up` as a second request after the first answer.
+        With an `executor`, calls of the functions it implements run for real; the tool agent answers the rest."""
         user_inputs: dict[str, str] = {
             "composite_task": request if request is not None else composite.instruction,
             "withheld": withheld,
@@ -80,7 +83,7 @@ class Conversation(dspy.Module):
                     for i, c in enumerate(prediction.tool_calls)
                 ]
                 messages.append(Message(role="assistant", content=prediction.content or None, tool_calls=calls))
-                messages.extend(await self._answer_calls(key, turn, calls, by_name, messages))
+                messages.extend(await self._answer_calls(key, turn, calls, by_name, messages, executor))
                 continue
             messages.append(Message(role="assistant", content=prediction.content))
             reply = await self.user.run(
@@ -100,22 +103,30 @@ class Conversation(dspy.Module):
         )
 
     async def _answer_calls(
-        self, key: str, turn: int, calls: list[ToolCall], by_name: dict[str, FunctionSpec], messages: list[Message]
+        self,
+        key: str,
+        turn: int,
+        calls: list[ToolCall],
+        by_name: dict[str, FunctionSpec],
+        messages: list[Message],
+        executor: CallExecutor | None = None,
     ) -> list[Message]:
         earlier = _earlier_results(messages)
 
         async def answer(index: int, call: ToolCall) -> Message:
-            prediction = await self.tool.run(
-                f"{key}/tool/{turn}/{index}",
-                function=by_name[call.name],
-                arguments=call.arguments,
-                earlier_results=earlier,
-            )
+            if executor is not None and executor.implements(call.name):
+                outcome = await executor.call(f"{key}/execute/{turn}/{index}", call)
+                result = outcome.to_json()
+            else:
+                prediction = await self.tool.run(
+                    f"{key}/tool/{turn}/{index}",
+                    function=by_name[call.name],
+                    arguments=call.arguments,
+                    earlier_results=earlier,
+                )
+                result = prediction.result
             return Message(
-                role="tool",
-                tool_call_id=call.id,
-                name=call.name,
-                content=json.dumps(prediction.result, ensure_ascii=False),
+                role="tool", tool_call_id=call.id, name=call.name, content=json.dumps(result, ensure_ascii=False)
             )
 
         return list(await asyncio.gather(*(answer(i, c) for i, c in enumerate(calls))))

@@ -14,4 +14,5 @@ class GenerateAtomicTaskStage(Stage):
     signature = GenerateAtomicTask
 
     def check(self, prediction: dspy.Prediction, inputs: dict[str, Any]) -> list[Finding]:
-        return check_atomic_tasks(prediction.tasks)
+        tools = inputs.get("tools") or []  # with a tool library, its function names must not appear either
+        return check_atomic_tasks(prediction.tasks, [t["name"] for t in tools if isinstance(t, dict) and "name" in t])

@@ -50,6 +50,17 @@ T = TypeVar("T")
 FEEDBACK_FIELD = dspy.InputField(
     desc="problems found in your previous answer to these same inputs; answer again and fix every one"
 )
+GROUNDING_FIELDS: dict[str, tuple[Any, Any]] = {
+    "tools": (
+        list[dict[str, Any]],
+        dspy.InputField(
+            desc="the user's tools (name, description, parameters, returns): write only what these tools can do, "
+            "stating the details their parameters need, and never name a tool"
+        ),
+    ),
+}
+"""Inputs a stage may be given besides its signature's own (`Stage.run(..., tools=...)`): they are appended to the
+signature for that call, so every model sees them; a run that gives none sends the signature's prompt unchanged."""
 
 
 @dataclass(frozen=True)
@@ -144,11 +155,12 @@ class Stage(dspy.Module):
         previous = _previous_answer(revise.previous, "") if revise is not None else ""
         outer_trace = dspy.settings.trace
         meter = current_meter()
+        grounded = self._grounded(inputs)
         for attempt in range(1, self.max_attempts + 1):
-            predictor = self.predict
+            predictor = grounded
             call_inputs = dict(inputs)
             if findings:
-                predictor = dspy.Predict(with_feedback(self.predict.signature))
+                predictor = dspy.Predict(with_feedback(grounded.signature))
                 predictor.demos = self.predict.demos
                 call_inputs["feedback"] = repair_feedback(previous, findings, expected_shape(self.signature))
             with logging_replies() as replies:
@@ -179,6 +191,19 @@ class Stage(dspy.Module):
             codes(findings),
             f"gave up after {self.max_attempts} attempts: {as_feedback(findings, limit=4)}",
         )
+
+    def _grounded(self, inputs: dict[str, Any]) -> dspy.Predict:
+        """The stage's predictor, its signature extended by the `GROUNDING_FIELDS` the inputs carry."""
+        extra = [name for name in inputs if name not in self.signature.input_fields and name in GROUNDING_FIELDS]
+        if not extra:
+            return self.predict
+        signature = self.predict.signature
+        for name in extra:
+            kind, field = GROUNDING_FIELDS[name]
+            signature = signature.append(name, field, type_=kind)
+        predictor = dspy.Predict(signature)
+        predictor.demos = self.predict.demos
+        return predictor
 
     def dump_lenient(self, prediction: dspy.Prediction) -> dict[str, Any]:
         try:

@@ -11,6 +11,7 @@ from toolsynth.signatures.generate_functions import GenerateFunctions
 from toolsynth.signatures.generate_near_misses import GenerateNearMisses
 from toolsynth.signatures.judge_composition import JudgeComposition
 from toolsynth.signatures.judge_sample import JudgeSample
+from toolsynth.signatures.select_functions import SelectFunctions
 from toolsynth.signatures.simulate_tool import SimulateTool
 from toolsynth.signatures.simulate_user import SimulateUser
 from toolsynth.signatures.widen_parallel import WidenParallel
@@ -27,6 +28,7 @@ __all__ = [
     "GenerateNearMisses",
     "JudgeComposition",
     "JudgeSample",
+    "SelectFunctions",
     "SimulateTool",
     "SimulateUser",
     "WidenParallel",

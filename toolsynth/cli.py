@@ -242,6 +242,27 @@ def _add_ray_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text}")
+    return value
+
+
+def _add_tool_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("real tools (see the README's 'Bring your own tools')")
+    g.add_argument(
+        "--tools",
+        action="append",
+        metavar="SOURCE",
+        help="ground the run in a tool library and run its calls for real: a Python module (.py file or import "
+        "path), an OpenAPI 3.x document (.json/.yaml/.yml) or mcp:COMMAND; repeat to combine sources",
+    )
+    g.add_argument("--tools-base-url", metavar="URL", help="the base URL the OpenAPI sources' calls go to")
+    g.add_argument("--tool-timeout", type=_seconds, default=30.0, help="seconds a real call may take (default: 30)")
+    g.add_argument("--tools-per-seed", type=int, default=6, help="library functions sampled per seed (default: 6)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="toolsynth", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -280,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(synth)
     _add_program_options(synth)
     _add_ray_options(synth)
+    _add_tool_options(synth)
 
     export = sub.add_parser("export", help="write samples in a training framework's format")
     export.add_argument("source", type=Path, help="a samples.jsonl, or a run's output directory (its samples.jsonl)")
@@ -377,18 +399,30 @@ def build_program(args: argparse.Namespace, lms: dict[str, Any]) -> Any:
         distractors=args.distractors,
         nested_share=args.nested_share,
         max_subtasks=args.max_subtasks,
+        **_tool_arguments(args),
     )
     if args.program is not None:
         program.load(str(args.program))
     return program
 
 
+def _tool_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """`ButtonProgram`'s tool arguments from `--tools` (none for commands without the options)."""
+    texts = getattr(args, "tools", None)
+    if not texts:
+        return {}
+    from toolsynth.tools.loading import ToolLibrary
+
+    return {
+        "tools": ToolLibrary.load(texts, base_url=args.tools_base_url),
+        "tools_per_seed": args.tools_per_seed,
+        "tool_timeout": args.tool_timeout,
+    }
+
+
 def _synth(args: argparse.Namespace) -> int:
-    from toolsynth.ray_executor import RayRunError
     from toolsynth.readers import SeedError, iter_seeds
-    from toolsynth.redact import redact
-    from toolsynth.runner import RunAborted, RunOptions, iter_limited, run
-    from toolsynth.store import ConfigChanged, StoreError
+    from toolsynth.runner import iter_limited
 
     try:
         items = list(iter_limited(iter_seeds(args.input), args.limit))
@@ -403,6 +437,9 @@ def _synth(args: argparse.Namespace) -> int:
         print(f"{len(bad)} bad record(s){more}; fix them or pass --skip-bad. Nothing was run.", file=sys.stderr)
         return EXIT_USAGE
     config = model_config(args)
+    if args.ray is not None and args.tools:
+        print("error: --tools does not run on Ray yet (README: Known limitations). Nothing was run.", file=sys.stderr)
+        return EXIT_USAGE
     if args.ray is None and (args.output / "ray.json").exists():
         print(
             f"error: {args.output} holds a Ray run (ray.json): resume it with --ray, or use another output directory",
@@ -420,7 +457,27 @@ def _synth(args: argparse.Namespace) -> int:
             )
         return EXIT_USAGE
     lms = config.build()
-    program = build_program(args, lms)
+    from toolsynth.tools.contract import ToolSourceError
+
+    try:
+        program = build_program(args, lms)
+    except ToolSourceError as exc:
+        print(f"error: {exc}. Nothing was run.", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return _synth_program(args, items, config, lms, program)
+    finally:
+        if program.library is not None:
+            program.library.close()
+
+
+def _synth_program(args: argparse.Namespace, items: list[Any], config: Any, lms: dict[str, Any], program: Any) -> int:
+    from toolsynth.ray_executor import RayRunError
+    from toolsynth.readers import SeedError
+    from toolsynth.redact import redact
+    from toolsynth.runner import RunAborted, RunOptions, run
+    from toolsynth.store import ConfigChanged, StoreError
+
     estimate = None
     if not config.is_demo or args.estimate_only or args.max_cost is not None:
         from toolsynth.estimate import estimate_run

@@ -27,6 +27,7 @@ import dspy
 from dspy.lm15 import Message as LMMessage
 from dspy.lm15 import Response, TextPart, Usage
 
+from toolsynth import demo_tools
 from toolsynth.demo_domains import DOMAINS, Capability, Domain, Lang, Reasoning, Result, seeded
 from toolsynth.demo_domains.base import _t
 from toolsynth.language import CJK as _CJK
@@ -43,6 +44,7 @@ from toolsynth.signatures import (
     GenerateNearMisses,
     JudgeComposition,
     JudgeSample,
+    SelectFunctions,
     SimulateTool,
     SimulateUser,
     WidenParallel,
@@ -211,6 +213,9 @@ def _typed(value: str, schema: dict[str, Any]) -> Any:
 
 def _extract_scenario(inputs: Inputs, seed: int) -> dict[str, Any]:
     chat = str(inputs["chat"])
+    tools = demo_tools.grounded_tools(inputs)
+    if tools is not None:
+        return {"scenario": demo_tools.scenario(tools, seeded(seed, "tool-scenario", chat))}
     lang = language_of(chat)
     domain = _domain_of(chat, seed)
     options = domain.scenarios[lang]
@@ -219,6 +224,10 @@ def _extract_scenario(inputs: Inputs, seed: int) -> dict[str, Any]:
 
 def _expand_scenario(inputs: Inputs, seed: int) -> dict[str, Any]:
     scenario = str(inputs["scenario"])
+    tools = demo_tools.grounded_tools(inputs)
+    if tools is not None:
+        count = max(0, int(inputs["count"]))
+        return {"scenarios": demo_tools.scenarios(tools, scenario, count, seeded(seed, "tool-expand", scenario))}
     lang = language_of(scenario)
     domain = _domain_of(scenario, seed)
     others = [s for s in domain.scenarios[lang] if s != scenario.strip()]
@@ -228,6 +237,10 @@ def _expand_scenario(inputs: Inputs, seed: int) -> dict[str, Any]:
 
 def _atomic_tasks(inputs: Inputs, seed: int) -> dict[str, Any]:
     scenario = str(inputs["scenario"])
+    tools = demo_tools.grounded_tools(inputs)
+    if tools is not None:
+        count = max(0, int(inputs["count"]))
+        return {"tasks": demo_tools.atomic_tasks(tools, scenario, count, seeded(seed, "tool-tasks", scenario))}
     lang = _language_asked(inputs, scenario)
     domain = _domain_of(scenario, seed)
     rng = seeded(seed, "tasks", scenario)
@@ -246,6 +259,9 @@ def _atomic_tasks(inputs: Inputs, seed: int) -> dict[str, Any]:
 
 def _compose(inputs: Inputs, seed: int, parallel: bool) -> dict[str, Any]:
     task = str(inputs["task"])
+    tools = demo_tools.grounded_tools(inputs)
+    if tools is not None:
+        return demo_tools.compose(tools, task, parallel, seeded(seed, "tool-compose", parallel, task))
     lang = _language_asked(inputs, task)
     rng = seeded(seed, "compose", parallel, task)
     matched = _match_capability(task, lang)
@@ -347,6 +363,10 @@ def _step_texts(inputs: Inputs) -> list[tuple[int, str]]:
 
 def _judge(inputs: Inputs, seed: int) -> dict[str, Any]:
     steps = _step_texts(inputs)
+    tools = demo_tools.grounded_tools(inputs)
+    if tools is not None:
+        feasible, reasons = demo_tools.feasible(tools, [text for _, text in steps])
+        return {"reasons": reasons, "feasible": feasible}
     unknown = [
         sid
         for sid, text in steps
@@ -371,6 +391,11 @@ def _functions(inputs: Inputs, seed: int) -> dict[str, Any]:
     return {"functions": list(specs.values()), "subtask_functions": mapping}
 
 
+def _select_functions(inputs: Inputs, seed: int) -> dict[str, Any]:
+    library = demo_tools.grounded_tools(inputs, "library") or []
+    return {"subtask_functions": demo_tools.select(library, _subtask_texts(inputs))}
+
+
 def _messages(inputs: Inputs) -> list[dict[str, Any]]:
     conv = inputs["conversation"]
     return [m for m in conv if isinstance(m, dict)] if isinstance(conv, list) else []
@@ -380,6 +405,9 @@ def _withhold(task: str, withheld: str, lang: Lang) -> str:
     """The task with the value of the parameter `withheld` names ("city (City name)") replaced by a vague phrase;
     the task unchanged when the demo cannot find that value exactly once."""
     name = withheld.split(" (", 1)[0].strip()
+    stated = demo_tools.withhold(task, name, _VAGUE[lang])
+    if stated is not None:  # a task over a tool library states its values as `name "value"`
+        return stated
     for domain in DOMAINS:
         for cap in domain.capabilities:
             if name not in cap.slots:
@@ -487,7 +515,7 @@ def _assistant(inputs: Inputs, seed: int) -> dict[str, Any]:
     for tool in tools:
         fn = tool.get("function", tool) if isinstance(tool, dict) else {}
         offered.append(fn)
-        cap = _CAPABILITIES.get(str(fn.get("name")))
+        cap = _capability_of(fn)
         if cap is None:
             continue
         instances = _instances(cap, text, lang)
@@ -507,22 +535,34 @@ def _assistant(inputs: Inputs, seed: int) -> dict[str, Any]:
             args = _nest(args, props)
             if not any(d.name == cap.name and d.arguments == args for d in done):
                 pending.append({"name": cap.name, "arguments": args})
+    grounded = False
+    if offered and all(_capability_of(fn) is None for fn in offered):  # maybe a user's tool library
+        found, grounded, lib_waiting = demo_tools.calls(offered, text, [(d.name, d.arguments, d.result) for d in done])
+        if grounded:  # the request states what these functions do: read it from their schemas
+            usable, waiting = True, lib_waiting
+            pending += found
     if pending:
         return {"content": "", "tool_calls": pending}
     names = {str(fn.get("name")) for fn in offered}
     cannot = [
         cap.render(values, lang)
         for cap in _CAPABILITIES.values()
-        if cap.name not in names
+        if cap.name not in names and not grounded
         for values in _instances(cap, text, lang)
     ]
     if not usable or (waiting and not done):
         if reasoning is not None:
             cannot.append(reasoning[1].clause[lang])
         return {"content": _cannot_text(cannot, offered, lang), "tool_calls": []}
-    parts = [
-        _CAPABILITIES[d.name].summarize(_flatten(d.arguments), d.result, lang) for d in done if d.name in _CAPABILITIES
-    ]
+    by_name = {str(fn.get("name")): fn for fn in offered}
+    parts = []
+    for d in done:
+        fn = by_name.get(d.name, {})
+        cap = _CAPABILITIES.get(d.name) if not grounded else None
+        if cap is not None:
+            parts.append(cap.summarize(_flatten(d.arguments), d.result, lang))
+        elif fn:
+            parts.append(demo_tools.summary(fn, d.result))
     if reasoning is not None:
         first, rule = reasoning
         inputs_for_rule = [d.result for d in done if d.name == first]
@@ -534,7 +574,14 @@ def _assistant(inputs: Inputs, seed: int) -> dict[str, Any]:
             cannot.append(rule.clause[lang])
     if cannot:
         parts.append(_cannot_text(cannot, [], lang))
-    return {"content": (" " if lang == "en" else "").join(parts), "tool_calls": []}
+    return {"content": (" " if lang == "en" or grounded else "").join(parts), "tool_calls": []}
+
+
+def _capability_of(fn: dict[str, Any]) -> Capability | None:
+    """The demo capability an offered function is: same name and description (a library function that only shares
+    a capability's name is not one)."""
+    cap = _CAPABILITIES.get(str(fn.get("name")))
+    return cap if cap is not None and fn.get("description") == cap.description else None
 
 
 def _winner_feed(reasoning: tuple[str, Reasoning], done: list[_Done], text: str, lang: Lang) -> list[Result]:
@@ -711,6 +758,7 @@ STAGE_HANDLERS: dict[type[dspy.Signature], Handler] = {
     JudgeComposition: _judge,
     GenerateFunctions: _functions,
     GenerateNearMisses: _near_misses,
+    SelectFunctions: _select_functions,
     SimulateUser: _simulate_user,
     AssistantTurn: _assistant,
     SimulateTool: _simulate_tool,

@@ -161,6 +161,7 @@ def estimate_run(
     recorder = PromptRecorder({id(lm): role for role, lm in lms.items()})
     copy = program.deepcopy()
     copy.use_lms({role: lm for role, lm in lms.items() if role != "generator"})
+    copy.run_tools = False  # never a real call (side effects) for an estimate; their results are not LM calls
     done = 0
     with dspy.context(lm=lms["generator"], adapter=dspy.JSONAdapter(), callbacks=[recorder], disable_history=True):
         for seed in seeds:
@@ -174,6 +175,8 @@ def estimate_run(
     n = max(1, done)
     per_seed = {}
     for role, usage in recorder.usage.items():
+        if role == "tool" and program.library is not None:
+            continue  # the library's calls run for real, with no LM
         mean = usage.scaled(1 / n)
         mean.cost = cost_of(models[role], round(mean.prompt_tokens), round(mean.completion_tokens))
         per_seed[role] = mean

@@ -34,6 +34,7 @@ from toolsynth.programs.button import ButtonProgram, ButtonResult
 from toolsynth.readers import Seed, SeedError
 from toolsynth.stages import StageName
 from toolsynth.store import JsonlViews, RowSource, RunStore, StoreError, write_json_atomic
+from toolsynth.tools.execute import EXECUTED_NOTE, REPLAYED_NOTE
 from toolsynth.types import Rejection
 
 
@@ -166,6 +167,9 @@ def run(
             with contextlib.suppress(StoreError) if status == "failed" else contextlib.nullcontext():
                 views.rebuild(store)  # input order, and exactly what the store holds
                 manifest = finish_outputs(out, store, description, digest, meter, progress, status, error, options)
+                if program.library is not None:  # real calls: run now, and read back from an earlier run's memo
+                    for note in (EXECUTED_NOTE, REPLAYED_NOTE):
+                        manifest["counts"][note] = meter.notes.get(note, 0)
                 store.record_run({"status": status, "usage": manifest["usage"]["total"], "error": error})
                 manifest["runs"] = store.runs()
                 write_json_atomic(out / "manifest.json", manifest)

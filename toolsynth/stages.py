@@ -22,6 +22,7 @@ from toolsynth.signatures import (
     GenerateNearMisses,
     JudgeComposition,
     JudgeSample,
+    SelectFunctions,
     SimulateTool,
     SimulateUser,
     WidenParallel,
@@ -38,6 +39,7 @@ class StageName(StrEnum):
     EXTEND_CHAIN = ExtendChain.__name__
     JUDGE_COMPOSITION = JudgeComposition.__name__
     GENERATE_FUNCTIONS = GenerateFunctions.__name__
+    SELECT_FUNCTIONS = SelectFunctions.__name__
     GENERATE_NEAR_MISSES = GenerateNearMisses.__name__
     SIMULATE_USER = SimulateUser.__name__
     ASSISTANT_TURN = AssistantTurn.__name__

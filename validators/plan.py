@@ -37,11 +37,26 @@ def check_function_plan(functions: Any, plan: Any, subtasks: Any) -> list[Findin
     between two mapped subtasks some parameter of the consumer (or a field of an object parameter) takes a field the
     producer returns."""
     findings = check_function_specs(functions, path="functions")
+    if all(isinstance(x, list) for x in (functions, plan, subtasks)) and not functions:
+        findings.append(error("functions_missing", "functions", "at least one subtask needs a function"))
+    return findings + _check_mapping(functions, plan, subtasks, "plan_unknown_function", "among the functions")
+
+
+def check_function_selection(library: Any, plan: Any, subtasks: Any) -> list[Finding]:
+    """A selection from a tool library (``SelectFunctions``): every subtask mapped to a function of the ``library``
+    (or to null), none invented (``function_not_in_library``), and every dependency wired as in
+    ``check_function_plan``. The library's specs are the user's and are not checked here."""
+    findings = _check_mapping(library, plan, subtasks, "function_not_in_library", "a function of the tool library")
+    if isinstance(plan, list) and plan and all(isinstance(s, dict) and s.get("function") is None for s in plan):
+        findings.append(error("functions_missing", "subtask_functions", "at least one subtask needs a function"))
+    return findings
+
+
+def _check_mapping(functions: Any, plan: Any, subtasks: Any, unknown_code: str, among: str) -> list[Finding]:
+    findings: list[Finding] = []
     if not isinstance(functions, list) or not isinstance(plan, list) or not isinstance(subtasks, list):
         return findings
     index = {f["name"]: i for i, f in enumerate(functions) if isinstance(f, dict) and isinstance(f.get("name"), str)}
-    if not functions:
-        findings.append(error("functions_missing", "functions", "at least one subtask needs a function"))
     served: dict[int, str | None] = {}
     for i, step in enumerate(plan):
         if not isinstance(step, dict) or not isinstance(step.get("subtask"), int):
@@ -51,9 +66,9 @@ def check_function_plan(functions: Any, plan: Any, subtasks: Any) -> list[Findin
         if function is not None and (not isinstance(function, str) or function not in index):
             findings.append(
                 error(
-                    "plan_unknown_function",
+                    unknown_code,
                     f"subtask_functions[{i}].function",
-                    f"{shorten(repr(function), 80)} is not among the functions",
+                    f"{shorten(repr(function), 80)} is not {among}",
                 )
             )
     for sub in subtasks:

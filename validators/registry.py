@@ -5,11 +5,11 @@ and rejections (`rejected.jsonl`) carry it, and code that acts on them keys on i
 docs/validation-codes.md documents each one, and tests/validators/test_validate_codes.py checks that the product
 code emits exactly these (with these severities) and that each is exercised by a test.
 
-Layers: the validators' (``bounds`` to ``behaviour``), the stages' own checks (``tasks``, ``plan``, ``turns``), the
-stage-output reader (``reply``, `toolsynth.outputs`), the program's verdicts (``program``), a run's failures
-(``run``), unreadable seed records (``read``) and the validate command's unreadable rows (``validate``). Codes of
-the last four layers are rejection codes (or, for ``validate``, findings of rows that could not be checked); they
-are all errors.
+Layers: the validators' (``bounds`` to ``behaviour``, and ``execution`` for real calls), the stages' own checks
+(``tasks``, ``plan``, ``turns``), the stage-output reader (``reply``, `toolsynth.outputs`), the program's verdicts
+(``program``), a run's failures (``run``), unreadable seed records (``read``) and the validate command's unreadable
+rows (``validate``). Codes of the last four layers are rejection codes (or, for ``validate``, findings of rows that
+could not be checked); they are all errors.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ Layer = Literal[
     "composition",
     "sample",
     "behaviour",
+    "execution",
     "tasks",
     "plan",
     "turns",
@@ -159,6 +160,7 @@ REGISTERED: tuple[Code, ...] = (
     *_layer(
         "behaviour", "warning", "clarify_value_given", "limitation_not_stated", "follow_up_ignores_earlier_results"
     ),
+    *_layer("execution", "error", "executed_call_raised", "executed_call_failed", "answer_value_unsupported"),
     *_layer(
         "tasks",
         "error",
@@ -175,7 +177,15 @@ REGISTERED: tuple[Code, ...] = (
         "step_restates_earlier",
     ),
     *_layer("tasks", "warning", "text_long", "composite_not_compositional"),
-    *_layer("plan", "error", "functions_missing", "plan_unknown_function", "subtask_unmapped", "data_flow_unwired"),
+    *_layer(
+        "plan",
+        "error",
+        "functions_missing",
+        "plan_unknown_function",
+        "subtask_unmapped",
+        "data_flow_unwired",
+        "function_not_in_library",
+    ),
     *_layer("turns", "error", "user_names_tool"),
     *_layer(
         "reply",

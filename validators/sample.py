@@ -15,6 +15,7 @@ from typing import Any
 from toolsynth.validators.behaviour import check_behaviour
 from toolsynth.validators.composition import check_composition
 from toolsynth.validators.conversation import check_conversation
+from toolsynth.validators.execution import check_execution
 from toolsynth.validators.findings import Finding, error, warning
 from toolsynth.validators.functions import (
     check_function_specs,
@@ -78,6 +79,7 @@ def check_sample(row: Any, *, dialects: bool = True) -> list[Finding]:
     findings += check_conversation(messages, effective if tools is not None else None)
     findings += check_composition(messages, meta, effective if tools is not None else None)
     findings += check_behaviour(messages, meta, effective if tools is not None else None)
+    findings += check_execution(messages, meta)
     # NaN/Infinity anywhere in the row; those inside tools and arguments objects are already reported.
     reported = set(findings)
     return findings + [f for f in non_finite_findings(row, "") if f not in reported]

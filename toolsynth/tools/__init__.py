@@ -1,5 +1,14 @@
 """Real tools: libraries of callable functions (Python, OpenAPI, MCP) that ground and execute a run."""
 
 from toolsynth.tools.contract import ToolOutcome, ToolSession, ToolSource, ToolSourceError
+from toolsynth.tools.loading import LibrarySession, ToolLibrary, load_tool_source
 
-__all__ = ["ToolOutcome", "ToolSession", "ToolSource", "ToolSourceError"]
+__all__ = [
+    "LibrarySession",
+    "ToolLibrary",
+    "ToolOutcome",
+    "ToolSession",
+    "ToolSource",
+    "ToolSourceError",
+    "load_tool_source",
+]
