@@ -102,6 +102,9 @@ def test_an_mcp_server_grounds_the_run_and_its_calls_are_real(tmp_path: Path) ->
         check_grounded(samples, source, at_least=3)
     finally:
         source.close()
+    # The server's get_current_weather shares the demo domain's name and description, not its parameters: the demo
+    # model treats it as a library function (read from its schema), so every branch ends in a sample.
+    assert (tmp_path / "out" / "rejected.jsonl").read_text(encoding="utf-8") == ""
 
 
 def test_a_bad_openapi_source_stops_the_run_before_it_starts(

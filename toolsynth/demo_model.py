@@ -578,10 +578,16 @@ def _assistant(inputs: Inputs, seed: int) -> dict[str, Any]:
 
 
 def _capability_of(fn: dict[str, Any]) -> Capability | None:
-    """The demo capability an offered function is: same name and description (a library function that only shares
-    a capability's name is not one)."""
+    """The demo capability an offered function is: same name, description and parameter names, flat or nested (a
+    library function that only shares a capability's name and description is not one)."""
     cap = _CAPABILITIES.get(str(fn.get("name")))
-    return cap if cap is not None and fn.get("description") == cap.description else None
+    if cap is None or fn.get("description") != cap.description:
+        return None
+    raw = fn.get("parameters")
+    properties = raw.get("properties") if isinstance(raw, dict) else None
+    forms = [cap.parameters, *([cap.nested_parameters()] if cap.nesting else [])]
+    names = set(properties) if isinstance(properties, dict) else set()
+    return cap if any(names == set(form["properties"]) for form in forms) else None
 
 
 def _winner_feed(reasoning: tuple[str, Reasoning], done: list[_Done], text: str, lang: Lang) -> list[Result]:
