@@ -305,3 +305,14 @@ def test_a_second_process_is_refused_with_exit_2_and_a_killed_holder_leaves_no_s
         holder.kill()  # SIGKILL: no clean-up runs in the holder
         holder.wait()
     assert synth(SEEDS, out, "--limit", "1") == 0
+
+
+@pytest.mark.parametrize("text", ["a\u2028b", "a\u2029b", "a\x85b", "line\u2028break \u00e9 中文 \x1c\x1d\x1e\x0b\x0c"])
+def test_a_jsonl_row_is_one_line_for_every_line_splitter(text: str) -> None:
+    """`str.splitlines` ends lines at U+2028, U+2029 and U+0085, which `json.dumps(ensure_ascii=False)` leaves raw:
+    written rows escape them, so every reader sees one row per line, and the row reads back the same."""
+    value = {"content": text, text: [text]}
+    written = dumps(value)
+    assert len(written.splitlines()) == 1
+    assert json.loads(written) == value
+    assert "中文" in written or "中文" not in text  # other text stays readable, not \\u-escaped

@@ -270,10 +270,16 @@ def _tmp(path: Path) -> Path:
     return path.with_suffix(path.suffix + ".tmp")
 
 
+_LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
+"""Characters that `json.dumps(ensure_ascii=False)` leaves raw but that `str.splitlines` (and some JSONL readers)
+take for line ends; in JSON text they only occur inside strings, where their escapes mean the same."""
+
+
 def dumps(value: Any, indent: int | None = None) -> str:
     """Strict JSON text with secrets masked (`toolsynth.redact`): a NaN or Infinity raises ValueError instead of
-    writing what no JSON parser reads. Every JSON toolsynth writes goes through here."""
-    return json.dumps(redact_value(value), ensure_ascii=False, allow_nan=False, indent=indent)
+    writing what no JSON parser reads, and no character a line splitter takes for a line end is left raw (one JSONL
+    row stays one line for every reader). Every JSON toolsynth writes goes through here."""
+    return json.dumps(redact_value(value), ensure_ascii=False, allow_nan=False, indent=indent).translate(_LINE_BREAKS)
 
 
 def _line(row: dict[str, Any]) -> str:
