@@ -111,7 +111,8 @@ class ButtonProgram(dspy.Module):
     have BUTTON's two shapes (2 or 3 subtasks); above 3, each composite's size is drawn per task with `seed`
     from its shape's size up to `max_subtasks`, and it is deepened step by step: `WidenParallel` adds an
     independent step to a parallel fan-in (up to 3), `ExtendChain` a step using the last one's result. A
-    composite that cannot be deepened keeps the size it reached (counted as `composites_not_deepened`).
+    composite that cannot be deepened keeps the size it reached (the manifest counts the accepted samples short of
+    their `meta.subtask_target`).
 
     A sample's language is the forced `language` if any, else the seed's own (`language=` of a call), else
     the one detected from the seed's natural-language text (never from its function calls or results).
@@ -566,9 +567,6 @@ class ButtonProgram(dspy.Module):
                     **grounding,
                 )
             except StageRejected:
-                meter = current_meter()
-                if meter is not None:
-                    meter.note("composites_not_deepened")
                 break
             composite = widened_task(composite, prediction) if widen else extended_task(composite, prediction)
         return composite

@@ -57,3 +57,14 @@ def test_only_the_providers_variables_and_the_named_ones_are_forwarded(monkeypat
     both = ModelConfig(model="openai/gpt-4o-mini", role_models={"judge": "anthropic/claude-3-5-haiku-latest"})
     assert {"OPENAI_API_KEY", "ANTHROPIC_API_KEY"} <= set(forwarded_env(both))
     assert forwarded_env(ModelConfig()) == {}  # the demo model needs none
+
+
+def test_a_ray_run_over_a_tool_library_is_refused_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    tools = str(ROOT / "examples" / "tools" / "bookshop.py")
+    args = ["synth", str(ROOT / "examples" / "seeds.jsonl"), "-o", str(out), "--ray", "--tools", tools, "--quiet"]
+    assert main(args) == 2
+    assert "--tools does not run on Ray yet" in capsys.readouterr().err
+    assert not (out / "samples.jsonl").exists()
