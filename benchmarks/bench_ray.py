@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.bench_runner import (
-    LATENCY_ENV,
     ROOT,
     ServerProcess,
     call_latency,
@@ -43,6 +42,7 @@ from benchmarks.bench_runner import (
     load_seeds,
     machine,
     per_seed_chains,
+    timed_server,
     write_seeds,
 )
 from benchmarks.step_tracking import TaggingProgram, tagged_calls
@@ -152,13 +152,7 @@ def bench_latency(n: int, concurrency: int, median: float, sigma: float, work: P
     positions = {seed.source_id: i for i, seed in enumerate(seeds)}
     latency = lambda call: call_latency(call.call_id, median, sigma)  # noqa: E731
     result: dict[str, Any] = {"seeds": n, "concurrency": concurrency, "latency": f"lognormal({median}, {sigma})"}
-    with ServerProcess(
-        "--responder",
-        "benchmarks.bench_runner:timed_demo_responder",
-        "--seed",
-        "1",
-        env={LATENCY_ENV: f"{median}:{sigma}"},
-    ) as server:
+    with timed_server(median, sigma) as server:
         program = TaggingProgram()
         manifest, wall = run_single(seeds, work / "lat-single", server.url, concurrency, program)
         calls = tagged_calls()

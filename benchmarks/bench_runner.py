@@ -118,6 +118,17 @@ class ServerProcess:
         self.stop()
 
 
+def timed_server(median: float, sigma: float) -> ServerProcess:
+    """The test server answering as the demo model after each call's lognormal latency (`timed_demo_responder`)."""
+    return ServerProcess(
+        "--responder",
+        "benchmarks.bench_runner:timed_demo_responder",
+        "--seed",
+        "1",
+        env={LATENCY_ENV: f"{median}:{sigma}"},
+    )
+
+
 # --------------------------------------------------------------------------- recording calls
 
 
@@ -296,13 +307,7 @@ def bench_latency(n: int, concurrency: int, median: float, sigma: float, work: P
     seeds = load_seeds(write_seeds(work / f"seeds-{n}.jsonl", n))
     latency = lambda call: call_latency(call.call_id, median, sigma)  # noqa: E731
     result: dict[str, Any] = {"seeds": n, "concurrency": concurrency, "latency": f"lognormal({median}, {sigma})"}
-    with ServerProcess(
-        "--responder",
-        "benchmarks.bench_runner:timed_demo_responder",
-        "--seed",
-        "1",
-        env={LATENCY_ENV: f"{median}:{sigma}"},
-    ) as server:
+    with timed_server(median, sigma) as server:
         lm = http_lm(server.url)
         _warm_up(lm)
 

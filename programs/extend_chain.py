@@ -8,7 +8,7 @@ from toolsynth.programs.stage import Stage
 from toolsynth.signatures import ExtendChain
 from toolsynth.types import CompositeTask, Subtask, without_step_note
 from toolsynth.validators.findings import Finding
-from toolsynth.validators.tasks import check_new_steps, check_subtasks
+from toolsynth.validators.tasks import check_deepened
 
 
 def extended_task(composite: CompositeTask, prediction: dspy.Prediction) -> CompositeTask:
@@ -27,7 +27,4 @@ class ExtendChainStage(Stage):
     signature = ExtendChain
 
     def check(self, prediction: dspy.Prediction, inputs: dict[str, Any]) -> list[Finding]:
-        before = inputs["composite"]
-        composite = extended_task(before, prediction)
-        earlier = [s.instruction for s in before.subtasks]
-        return check_subtasks(composite.subtasks, composite.instruction) + check_new_steps(composite, earlier)
+        return check_deepened(inputs["composite"], extended_task(inputs["composite"], prediction))

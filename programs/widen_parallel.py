@@ -8,7 +8,7 @@ from toolsynth.programs.stage import Stage
 from toolsynth.signatures import WidenParallel
 from toolsynth.types import CompositeTask, Subtask, without_step_note
 from toolsynth.validators.findings import Finding
-from toolsynth.validators.tasks import check_new_steps, check_subtasks
+from toolsynth.validators.tasks import check_deepened
 
 
 def widened_task(composite: CompositeTask, prediction: dspy.Prediction) -> CompositeTask:
@@ -48,7 +48,4 @@ class WidenParallelStage(Stage):
     signature = WidenParallel
 
     def check(self, prediction: dspy.Prediction, inputs: dict[str, Any]) -> list[Finding]:
-        before = inputs["composite"]
-        composite = widened_task(before, prediction)
-        earlier = [s.instruction for s in before.subtasks]
-        return check_subtasks(composite.subtasks, composite.instruction) + check_new_steps(composite, earlier)
+        return check_deepened(inputs["composite"], widened_task(inputs["composite"], prediction))

@@ -83,6 +83,12 @@ def check_atomic_tasks(tasks: Any, tool_names: Sequence[str] = (), path: str = "
 _STEP_NUMBER = re.compile(r"\bsteps?\s+\d|\(uses the results? of|步骤\s*\d|第\s*\d+\s*步", re.IGNORECASE)
 
 
+def check_deepened(before: Any, after: Any, path: str = "composite") -> list[Finding]:
+    """A composite a deepening stage wrote (`after`, from `before`): a sound composite whose new steps are new."""
+    earlier = [str(getattr(s, "instruction", "")) for s in getattr(before, "subtasks", [])]
+    return check_subtasks(after.subtasks, after.instruction, path) + check_new_steps(after, earlier, path)
+
+
 def check_new_steps(composite: Any, earlier: Sequence[str], path: str = "composite") -> list[Finding]:
     """The steps a deepening stage wrote (those of `composite` whose text is not in `earlier`): each is one new step in
     the user's words, which neither refers to steps by number nor restates an earlier step."""
