@@ -273,6 +273,7 @@ def test_latency_is_applied_concurrently_and_counted() -> None:
         elapsed = time.perf_counter() - started
         assert results == [200] * 32
         assert 0.2 <= elapsed < 0.9  # concurrent; a burst of connects isn't dropped by a small listen backlog
+        assert srv.wait_idle(timeout=2.0)  # each handler's bookkeeping ends just after its client has the reply
         stats = srv.stats()
         assert stats.chat_requests == stats.completions == 32 and stats.by_status == {200: 32}
         assert stats.max_in_flight > 1 and stats.in_flight == 0
@@ -399,9 +400,7 @@ def test_dspy_error_for_each_fault(lm_server: OpenAICompatibleServer, fault: str
         predict(lm_server, Faults(script=[fault], retry_after=0, hang_seconds=1.5), num_retries=retries, timeout=0.5)
     assert time.perf_counter() - started < 1.4  # the 0.5 s timeout reached litellm; nothing hangs
     assert type(caught.value) is error_class and dspy.is_retryable_lm_error(caught.value) is retryable
-    deadline = time.monotonic() + 3
-    while lm_server.stats().in_flight and time.monotonic() < deadline:  # let a `timeout` stall end
-        time.sleep(0.05)
+    lm_server.wait_idle(timeout=3.0)  # let a `timeout` stall end
     assert [(r.fault, r.status is None) for r in lm_server.requests] == [(fault, fault in ("drop", "timeout"))]
     if fault == "rate_limit":
         # Older DSPy/litellm releases drop the Retry-After hint on the litellm engine (`retry_after` is None),

@@ -527,6 +527,7 @@ class OpenAICompatibleServer:
         self.created = int(time.time())
         self._requested_port = port
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
         self._stopping = threading.Event()
         self._latency_rng = random.Random(f"{seed}:latency")
         self._fault_rng = random.Random(f"{seed}:faults")
@@ -638,6 +639,15 @@ class OpenAICompatibleServer:
             max_in_flight=peak,
         )
 
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """Block until no chat request is in flight; False if `timeout` seconds pass first.
+
+        A handler finishes its bookkeeping just after the client has read the reply, so a client that
+        asserts on `stats().in_flight` right after its last response must wait for this first.
+        """
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+
     def reset_stats(self) -> None:
         """Clear the request log and the in-flight peak (fault script and RNG state are kept)."""
         with self._lock:
@@ -684,8 +694,10 @@ class OpenAICompatibleServer:
             return fault, latency
 
     def _end_chat(self) -> None:
-        with self._lock:
+        with self._idle:
             self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.notify_all()
 
     def _record(
         self,
