@@ -7,6 +7,7 @@ SGLang) and one that takes only `json_object` with a `schema` (llama-cpp-python'
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -150,3 +151,44 @@ def test_the_manifest_counts_every_request_the_server_received(tmp_path: Path, m
         assert s["runs"] == s["first_try_pass"] + s["repaired"] + s["rejected"], name
     assert judge_requests and {r.params["temperature"] for r in judge_requests} == {0.1}
     assert manifest["models"]["structured_outputs"] == "auto"
+
+
+def test_adapter_calls_skip_capability_planning(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DSPy's JSON adapter looks the LM up in litellm's model table before every request (about 0.15 ms of CPU and
+    a thread hop, benchmarks/README.md); the stage adapter once per LM. What reaches the server is the same."""
+    import litellm
+
+    from toolsynth.adapter import StageAdapter
+    from toolsynth.demo_model import reply_to
+    from toolsynth.signatures import JudgeComposition
+
+    lookups: list[str] = []  # DSPy's capability look-up asks litellm this; litellm's own request path does not
+    original = litellm.supports_reasoning
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        lookups.append(str(kwargs.get("model", args[0] if args else None)))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(litellm, "supports_reasoning", counting)
+    prompts: list[list[dict[str, Any]]] = []
+
+    def recording(messages: list[dict[str, Any]], request: dict[str, Any]) -> str:
+        prompts.append(messages)
+        return reply_to(messages)
+
+    inputs = {"composite_instruction": "Weather, then compare.", "steps": "1. Get the weather.\n2. Compare it."}
+    lookups_by_adapter: dict[str, int] = {}
+    with OpenAICompatibleServer(responder=recording) as server:
+        lm = real_lm(server)
+        set_structured_outputs(lm, "off")
+        for adapter in (dspy.JSONAdapter(), StageAdapter()):
+            lookups.clear()
+            for _ in range(3):
+                [reply] = asyncio.run(adapter.acall(lm, {}, JudgeComposition, [], inputs))
+                assert isinstance(reply["feasible"], bool)
+            lookups_by_adapter[type(adapter).__name__] = len(lookups)
+        formats = [r.params.get("response_format") for r in chat_requests(server)]
+    assert lookups_by_adapter["JSONAdapter"] >= 3  # the count sees DSPy's per-call planning
+    assert lookups_by_adapter["StageAdapter"] <= 1  # one for this LM (in `takes_response_format`), if any
+    assert prompts[:3] == prompts[3:]  # the same messages
+    assert formats[3:] == [{"type": "json_object"}] * 3  # plain JSON mode, as `off` asks

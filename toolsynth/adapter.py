@@ -151,14 +151,43 @@ class StageAdapter(dspy.JSONAdapter):
             raise OutputInvalid(signature, completion, findings, fields)
         return typed
 
+    async def acall(
+        self,
+        lm: Any,
+        lm_kwargs: dict[str, Any],
+        signature: type[dspy.Signature],
+        demos: list[dict[str, Any]],
+        inputs: dict[str, Any],
+    ) -> list[dict[str, Any]]:
+        """`JSONAdapter.acall` without DSPy's per-call capability planning.
+
+        DSPy 3.4 wraps every adapter call in a planning step that looks the LM's capabilities up in litellm's model
+        table, in a worker thread, on every request: about 0.15 ms of CPU plus a thread hop per call for a model
+        litellm does not list (any local server), a third of toolsynth's CPU above bare litellm
+        (benchmarks/README.md). This adapter reads one capability, whether the LM takes a `response_format`, and
+        `structured_outputs` keeps it per LM; the request DSPy sends is the same. Where a DSPy release no longer
+        exposes the unwrapped call, the wrapped one runs (`test_adapter_calls_skip_capability_planning`)."""
+        self._prepare_response_format(lm, lm_kwargs, signature)
+        if _UNPLANNED_ADAPTER_ACALL is None:
+            return await super().acall(lm, lm_kwargs, signature, demos, inputs)
+        replies: list[dict[str, Any]] = await _UNPLANNED_ADAPTER_ACALL(self, lm, lm_kwargs, signature, demos, inputs)
+        return replies
+
     # DSPy 3.4's JSONAdapter picks `response_format` in this hook just before each request; the test
     # `test_structured_outputs_reach_the_server` fails if a DSPy release renames it.
     def _prepare_response_format(self, lm: Any, lm_kwargs: dict[str, Any], signature: type[dspy.Signature]) -> None:
         mode = structured_outputs.mode(lm)
         if mode in SCHEMA_DIALECTS:
             lm_kwargs["response_format"] = self.request_format(mode, signature)
-        elif "response_format" in getattr(lm, "supported_params", ()):
+        elif structured_outputs.takes_response_format(lm):
             lm_kwargs["response_format"] = {"type": "json_object"}
+
+
+_UNPLANNED_ADAPTER_ACALL: Callable[..., Awaitable[list[dict[str, Any]]]] | None = getattr(
+    dspy.Adapter.acall, "__wrapped__", None
+)
+"""`dspy.Adapter.acall` as written, under the decorator that plans capabilities per call (None if a DSPy release
+drops the decorator or stops exposing what it wraps)."""
 
 
 def response_format(mode: str, signature: type[dspy.Signature]) -> dict[str, Any]:
@@ -180,6 +209,10 @@ class ProbeStructuredOutputs(dspy.Signature):
 class _LMState:
     resolved: str | None = None
     trying: str | None = None
+    static_looked_up: bool = False
+    static: str | None = None
+    """`_static_choice` once `static_looked_up` (None then means "a probe is needed")."""
+    takes_response_format: bool | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -202,13 +235,38 @@ class StructuredOutputs:
             return state.trying
         if state is not None and state.resolved is not None:
             return state.resolved
-        return _static_choice(lm) or "off"
+        return self._static_choice(lm) or "off"
 
     def needs_probe(self, lm: Any) -> bool:
         state = self._states.get(lm)
         if state is not None and state.resolved is not None:
             return False
-        return _static_choice(lm) is None
+        return self._static_choice(lm) is None
+
+    def takes_response_format(self, lm: Any) -> bool:
+        """Whether litellm lists `response_format` among the LM's parameters (plain JSON mode, then), once per LM."""
+        state = self._state_of_any(lm)
+        if state is None:
+            return "response_format" in getattr(lm, "supported_params", ())
+        if state.takes_response_format is None:
+            state.takes_response_format = "response_format" in getattr(lm, "supported_params", ())
+        return state.takes_response_format
+
+    def _static_choice(self, lm: Any) -> str | None:
+        """`_static_choice(lm)`, once per LM: it reads litellm's model table, which is not free."""
+        state = self._state_of_any(lm)
+        if state is None:
+            return _static_choice(lm)
+        if not state.static_looked_up:
+            state.static, state.static_looked_up = _static_choice(lm), True
+        return state.static
+
+    def _state_of_any(self, lm: Any) -> _LMState | None:
+        """The state of `lm`, made if need be; None for an object that cannot be weakly referenced."""
+        try:
+            return self._state(lm)
+        except TypeError:
+            return None
 
     async def resolve(self, lm: Any, probe: Callable[[str], Awaitable[bool]]) -> str:
         """Settle `auto` for an LM at an `api_base`: `probe()` sends one request in the dialect being tried
