@@ -6,14 +6,20 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.support import ROOT
 from tests.test_store import one_error_line
 from toolsynth.cli import main
 from toolsynth.redact import REDACTED, redact, redact_value
+from toolsynth.store import dumps
 from toolsynth.testing import Faults, OpenAICompatibleServer
 
 KEY = "sk-live-4f9c2e7a1b8d6e3f0a5c"  # shaped like an OpenAI key
@@ -97,3 +103,35 @@ def test_an_echoed_key_in_a_fatal_error_reaches_neither_the_manifest_nor_stderr(
     assert manifest["status"] == "aborted" and f"Bearer {REDACTED}" in manifest["error"]
     assert f"Bearer {REDACTED}" in manifest["runs"][-1]["error"]
     assert leaked(out, KEY) == [] and KEY not in done.stderr + done.stdout
+
+
+ODD_KEY = 'tok"en\\with\nquote€-1234'  # JSON escapes three of its characters
+FRAGMENTS = [ODD_KEY, LOCAL_KEY, f"Bearer {KEY}", f"Basic {'Q' * 20}", KEY, "sk-", "Bearer", "\u2028", '"', "\\", "é"]
+texts = st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=8), max_size=5).map("".join)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | texts,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(value=json_values)
+def test_every_write_masks_what_redacting_value_by_value_masks(value: Any) -> None:
+    """`store.dumps` walks a value only when its JSON text may hold a secret; what it writes is the same."""
+    with mock.patch.dict(os.environ, {"ODD_API_KEY": ODD_KEY, "VLLM_API_KEY": LOCAL_KEY}):
+        written = dumps(value)
+        assert json.loads(written) == redact_value(value)
+        assert not any(ODD_KEY in text or LOCAL_KEY in text for text in strings_in(json.loads(written)))
+
+
+def strings_in(value: Any) -> Iterator[str]:
+    """Every string of a JSON value, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from strings_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings_in(item)

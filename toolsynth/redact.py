@@ -13,6 +13,7 @@ rejections, the manifest and error messages. Whatever leaves the process (every 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 from typing import Any
@@ -24,6 +25,8 @@ _SHAPES = (
     r"\b(?P<scheme>Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{16,}",  # an Authorization header's value
     r"\bsk-[A-Za-z0-9_-]{16,}",  # OpenAI, Anthropic and compatible keys
 )
+_SHAPE_WORDS = ("Bearer", "Basic", "sk-")
+"""What every match of `_SHAPES` contains, word for word."""
 
 
 def configured_secrets() -> tuple[str, ...]:
@@ -49,6 +52,22 @@ def _mask(match: re.Match[str]) -> str:
 def redact(text: str) -> str:
     """`text` with every configured key and every credential-shaped token replaced by `[REDACTED]`."""
     return _pattern(configured_secrets()).sub(_mask, text)
+
+
+@functools.lru_cache(maxsize=8)
+def _markers(secrets: tuple[str, ...]) -> tuple[str, ...]:
+    escaped = (json.dumps(secret, ensure_ascii=False)[1:-1] for secret in secrets)
+    return (*escaped, *_SHAPE_WORDS)
+
+
+def json_text_may_hold_secrets(text: str) -> bool:
+    """False when JSON text written with `json.dumps(..., ensure_ascii=False)` has nothing `redact_value` would mask.
+
+    JSON escapes a string character by character, so a configured key inside any string (or key) of a value shows
+    in the value's JSON text as the key's own escaped form; and every credential shape starts with a word that no
+    escaping changes. So a text holding none of these has nothing to mask, and the writer can skip walking the
+    value (`toolsynth.store.dumps`); a text holding one is masked in full, value by value."""
+    return any(marker in text for marker in _markers(configured_secrets()))
 
 
 def redact_value(value: Any) -> Any:

@@ -28,7 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, TextIO
 
-from toolsynth.redact import redact_value
+from toolsynth.redact import json_text_may_hold_secrets, redact_value
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -279,7 +279,12 @@ def dumps(value: Any, indent: int | None = None) -> str:
     """Strict JSON text with secrets masked (`toolsynth.redact`): a NaN or Infinity raises ValueError instead of
     writing what no JSON parser reads, and no character a line splitter takes for a line end is left raw (one JSONL
     row stays one line for every reader). Every JSON toolsynth writes goes through here."""
-    return json.dumps(redact_value(value), ensure_ascii=False, allow_nan=False, indent=indent).translate(_LINE_BREAKS)
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, indent=indent)
+    if json_text_may_hold_secrets(text):  # rarely: walking every value costs four times the dump
+        text = json.dumps(redact_value(value), ensure_ascii=False, allow_nan=False, indent=indent)
+    if "\u2028" in text or "\u2029" in text or "\x85" in text:  # `translate` is slow on any non-ASCII text
+        text = text.translate(_LINE_BREAKS)
+    return text
 
 
 def _line(row: dict[str, Any]) -> str:
