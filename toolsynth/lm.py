@@ -90,9 +90,17 @@ class ModelConfig:
 
 def cost_of(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
     """USD for one call at litellm's prices, or None where the price is unknown (the demo model too)."""
-    if model == DEMO_MODEL_NAME:
+    if model == DEMO_MODEL_NAME or not _priced(model):
         return None
     return _cost_per_token(model, prompt_tokens, completion_tokens)
+
+
+@lru_cache(maxsize=256)
+def _priced(model: str) -> bool:
+    """Whether litellm has a price for `model` at all, asked once per model: a local server's model is usually
+    unknown to it, and litellm's search of its tables for one costs more than the request (before this, one call
+    in four of a benchmark run asked it again for a new token count)."""
+    return _cost_per_token(model, 1, 1) is not None
 
 
 @lru_cache(maxsize=4096)

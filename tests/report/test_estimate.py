@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,3 +79,24 @@ def test_a_real_model_run_prints_the_estimate_and_keeps_it_beside_the_actual_usa
     assert estimate["total"]["calls"] == pytest.approx(actual["calls"], rel=0.2)
     assert estimate["total"]["prompt_tokens"] > 0 and estimate["total"]["cost_usd"] is None
     assert estimate["unpriced_models"] == ["openai/toolsynth-test"]
+
+
+def test_prices_are_litellms_and_an_unpriced_model_is_looked_up_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import litellm
+
+    from toolsynth.lm import DEMO_MODEL_NAME, cost_of
+
+    asked: list[str] = []
+    original = litellm.cost_per_token
+
+    def counting(**kwargs: Any) -> Any:
+        asked.append(kwargs["model"])
+        return original(**kwargs)
+
+    monkeypatch.setattr(litellm, "cost_per_token", counting)
+    unpriced = "openai/a-local-model-litellm-has-no-price-for"
+    assert [cost_of(unpriced, p, 50) for p in range(100, 110)] == [None] * 10
+    assert asked == [unpriced]  # not once per token count
+    prompt, completion = original(model="gpt-4o-mini", prompt_tokens=1000, completion_tokens=200)
+    assert cost_of("gpt-4o-mini", 1000, 200) == pytest.approx(prompt + completion) and prompt + completion > 0
+    assert cost_of(DEMO_MODEL_NAME, 1000, 200) is None
