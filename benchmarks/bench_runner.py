@@ -390,6 +390,7 @@ def bench_cpu(n: int, concurrency: int, work: Path, profile: Path | None = None,
     directory) and each one's least CPU per call is kept: on a shared machine the other processes only ever add
     CPU time (cache misses, preemption), and measuring in turn spreads a busy spell over all four.
     """
+    from toolsynth.runner import RUN_GC_THRESHOLDS
     from toolsynth.validators.functions import META_VALID
 
     seeds = load_seeds(write_seeds(work / f"cpu-seeds-{n}.jsonl", n))
@@ -435,6 +436,9 @@ def bench_cpu(n: int, concurrency: int, work: Path, profile: Path | None = None,
             per_round["ours"].append(_per_call(cpu, wall, calls))
             cpu, wall, _ = _measure(lambda: asyncio.run(replay(bare_litellm)))
             per_round["litellm"].append(_per_call(cpu, wall, len(requests)))
+            with collector_thresholds(RUN_GC_THRESHOLDS):  # the runner's own; the difference is not a GC setting
+                cpu, wall, _ = _measure(lambda: asyncio.run(replay(bare_litellm)))
+            per_round["litellm_run_gc"].append(_per_call(cpu, wall, len(requests)))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
                 if turn == 0:
@@ -448,8 +452,21 @@ def bench_cpu(n: int, concurrency: int, work: Path, profile: Path | None = None,
         result[key]["all_rounds_ms"] = [round(row["cpu_ms_per_call"], 3) for row in rows]
     result["ours_minus_litellm_ms"] = result["ours"]["cpu_ms_per_call"] - result["litellm"]["cpu_ms_per_call"]
     result["ours_over_litellm"] = result["ours"]["cpu_ms_per_call"] / result["litellm"]["cpu_ms_per_call"]
+    result["ours_minus_litellm_run_gc_ms"] = (
+        result["ours"]["cpu_ms_per_call"] - result["litellm_run_gc"]["cpu_ms_per_call"]
+    )
     result["load_average_at_end"] = os.getloadavg()
     return result
+
+
+@contextlib.contextmanager
+def collector_thresholds(thresholds: tuple[int, int, int]) -> Iterator[None]:
+    before = gc.get_threshold()
+    gc.set_threshold(*thresholds)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _measure(work: Callable[[], Any], profile: Path | None = None) -> tuple[float, float, Any]:
@@ -586,8 +603,11 @@ def print_report(results: dict[str, Any]) -> None:
             ("ours", "toolsynth runner"),
             ("dspy_litellm", "dspy.LM.acall (litellm)"),
             ("litellm", "litellm.acompletion"),
+            ("litellm_run_gc", "  the same, runner's GC"),
             ("raw_http", "http.client"),
         ):
+            if key not in cpu:  # a JSON written before this row existed
+                continue
             row = cpu[key]
             rounds = ", ".join(f"{x:.2f}" for x in row["all_rounds_ms"])
             lines.append(
@@ -598,6 +618,8 @@ def print_report(results: dict[str, Any]) -> None:
             f"  ours - litellm             {cpu['ours_minus_litellm_ms']:7.2f} ms        (target <= 1 ms; "
             f"ours / litellm {cpu['ours_over_litellm']:.2f}; load at the end {cpu['load_average_at_end'][0]:.1f})"
         )
+        if "ours_minus_litellm_run_gc_ms" in cpu:
+            lines.append(f"  ours - litellm, same GC    {cpu['ours_minus_litellm_run_gc_ms']:7.2f} ms")
     if "memory" in results:
         mem = results["memory"]
         lines.append("memory (peak RSS, offline demo model, toolsynth synth subprocess):")
