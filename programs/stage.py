@@ -28,6 +28,7 @@ from toolsynth.adapter import (
     expected_shape,
     is_dialect_refusal,
     logging_replies,
+    output_fields,
     structured_outputs,
 )
 from toolsynth.execution import (
@@ -137,14 +138,12 @@ class Stage(dspy.Module):
         return prediction
 
     def dump(self, prediction: dspy.Prediction) -> dict[str, Any]:
-        fields = self.signature.output_fields
-        return {
-            name: type_adapter(fields[name].annotation).dump_python(prediction[name], mode="json") for name in fields
-        }
+        types = output_fields(self.signature).types
+        return {name: type_adapter(kind).dump_python(prediction[name], mode="json") for name, kind in types.items()}
 
     def revive(self, stored: dict[str, Any]) -> dict[str, Any]:
-        fields = self.signature.output_fields
-        return {name: type_adapter(fields[name].annotation).validate_python(stored[name]) for name in fields}
+        types = output_fields(self.signature).types
+        return {name: type_adapter(kind).validate_python(stored[name]) for name, kind in types.items()}
 
     async def _attempts(
         self, inputs: dict[str, Any], facts: dict[str, Any], revise: Revision | None = None

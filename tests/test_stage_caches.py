@@ -8,7 +8,8 @@ from typing import Any
 import dspy
 import pytest
 
-from toolsynth.adapter import StageAdapter, response_format
+from toolsynth.adapter import StageAdapter, output_fields, response_format
+from toolsynth.outputs import type_adapter
 from toolsynth.programs.stage import FEEDBACK_FIELD, with_feedback
 from toolsynth.signatures import (
     AssistantTurn,
@@ -71,3 +72,20 @@ def test_the_repair_signature_is_one_class_per_signature_and_instructions() -> N
     rewritten = ComposeSequential.with_instructions("Compose two steps.")
     assert with_feedback(rewritten).instructions == "Compose two steps."
     assert with_feedback(rewritten) is not extended
+
+
+@pytest.mark.parametrize("signature", SIGNATURES, ids=lambda s: s.__name__)
+def test_output_fields_are_worked_out_once_per_signature_and_are_dspys_own(signature: Any) -> None:
+    for sig in (signature, with_feedback(signature), signature.with_instructions("Answer briefly.")):
+        fields = output_fields(sig)
+        assert output_fields(sig) is fields
+        assert dict(fields.types) == {name: f.annotation for name, f in sig.output_fields.items()}
+        assert list(fields.annotations) == list(sig.output_fields)
+        with pytest.raises(TypeError):
+            fields.annotations["extra"] = str  # type: ignore[index]  # shared by every reply: read-only
+
+
+def test_one_type_adapter_serves_equal_annotations() -> None:
+    assert type_adapter(list[dict[str, Any]]) is type_adapter(list[dict[str, Any]])
+    assert type_adapter(list[int]) is not type_adapter(list[str])
+    assert type_adapter(list[int]).validate_python(["1"]) == [1]

@@ -18,10 +18,11 @@ import asyncio
 import json
 import logging
 import weakref
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Annotated, Any
 
 import dspy
@@ -80,12 +81,47 @@ def logging_replies() -> Iterator[ReplyLog]:
         _reply_log.reset(token)
 
 
-def output_annotations(signature: type[dspy.Signature]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class OutputFields:
+    """What reading a signature's replies needs of its output fields, worked out once per signature class (DSPy
+    rebuilds `output_fields` from the pydantic model at every access)."""
+
+    types: Mapping[str, Any]
+    """Each output field's type."""
+    annotations: Mapping[str, Any]
     """Each output field's type, with the constraints pydantic keeps beside it (`min_length`, ...)."""
-    return {
-        name: Annotated[f.annotation, *f.metadata] if f.metadata else f.annotation
-        for name, f in signature.output_fields.items()
-    }
+    defaults: Mapping[str, Any]
+    """The fields a reply may leave out, and the value they then take."""
+
+
+_OUTPUT_FIELDS: weakref.WeakKeyDictionary[type, OutputFields] = weakref.WeakKeyDictionary()
+
+
+def output_fields(signature: type[dspy.Signature]) -> OutputFields:
+    """`OutputFields` of `signature` (a signature's fields never change; new instructions make a new class)."""
+    known = _OUTPUT_FIELDS.get(signature)
+    if known is None:
+        fields = signature.output_fields
+        constrained = {
+            name: Annotated[f.annotation, *f.metadata] if f.metadata else f.annotation for name, f in fields.items()
+        }
+        known = _OUTPUT_FIELDS[signature] = OutputFields(
+            types=MappingProxyType({name: f.annotation for name, f in fields.items()}),
+            annotations=MappingProxyType(constrained),
+            defaults=MappingProxyType(
+                {
+                    name: f.default
+                    for name, f in fields.items()
+                    if f.default is not None and not callable(f.default) and repr(f.default) != "PydanticUndefined"
+                }
+            ),
+        )
+    return known
+
+
+def output_annotations(signature: type[dspy.Signature]) -> Mapping[str, Any]:
+    """Each output field's type, with the constraints pydantic keeps beside it (`min_length`, ...)."""
+    return output_fields(signature).annotations
 
 
 def expected_shape(signature: type[dspy.Signature]) -> str:
@@ -141,12 +177,7 @@ class StageAdapter(dspy.JSONAdapter):
             repairs.append("lone_surrogates_replaced")
         if log is not None:
             log.repairs += loaded.repairs + repairs
-        defaults = {
-            name: f.default
-            for name, f in signature.output_fields.items()
-            if f.default is not None and not callable(f.default) and repr(f.default) != "PydanticUndefined"
-        }
-        typed, findings = validate_fields(fields, annotations, defaults)
+        typed, findings = validate_fields(fields, annotations, output_fields(signature).defaults)
         if findings:
             raise OutputInvalid(signature, completion, findings, fields)
         return typed

@@ -297,11 +297,19 @@ _ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
 
 
 def type_adapter(annotation: Any) -> TypeAdapter[Any]:
-    """One pydantic `TypeAdapter` per annotation, built once (building one costs far more than using it)."""
-    key = repr(annotation)
-    if key not in _ADAPTERS:
-        _ADAPTERS[key] = TypeAdapter(annotation)
-    return _ADAPTERS[key]
+    """One pydantic `TypeAdapter` per annotation, built once (building one costs far more than using it).
+
+    Annotations are looked up as themselves (equal ones share an adapter); one that cannot be hashed, by its repr,
+    which costs more than the look-up it serves."""
+    try:
+        known = _ADAPTERS.get(annotation)
+        key = annotation
+    except TypeError:
+        key = repr(annotation)
+        known = _ADAPTERS.get(key)
+    if known is None:
+        known = _ADAPTERS[key] = TypeAdapter(annotation)
+    return known
 
 
 # --------------------------------------------------------------------------------------- shapes
