@@ -196,11 +196,7 @@ class Stage(dspy.Module):
         extra = [name for name in inputs if name not in self.signature.input_fields and name in GROUNDING_FIELDS]
         if not extra:
             return self.predict
-        signature = self.predict.signature
-        for name in extra:
-            kind, field = GROUNDING_FIELDS[name]
-            signature = signature.append(name, field, type_=kind)
-        predictor = dspy.Predict(signature)
+        predictor = dspy.Predict(with_grounding(self.predict.signature, tuple(extra)))
         predictor.demos = self.predict.demos
         return predictor
 
@@ -315,6 +311,27 @@ def with_feedback(signature: type[dspy.Signature]) -> type[dspy.Signature]:
     extended = _FEEDBACK_SIGNATURES.get(signature)
     if extended is None or extended.instructions != signature.instructions:
         extended = _FEEDBACK_SIGNATURES[signature] = signature.append("feedback", FEEDBACK_FIELD)
+    return extended
+
+
+_GROUNDED_SIGNATURES: weakref.WeakKeyDictionary[type[dspy.Signature], dict[tuple[str, ...], type[dspy.Signature]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def with_grounding(signature: type[dspy.Signature], names: tuple[str, ...]) -> type[dspy.Signature]:
+    """`signature` with the `GROUNDING_FIELDS` `names` appended, one class per signature (and instructions) and names:
+    a new class per call cost a pydantic model build per request, and missed the adapter's per-signature caches."""
+    if not names:
+        return signature
+    per_names = _GROUNDED_SIGNATURES.setdefault(signature, {})
+    extended = per_names.get(names)
+    if extended is None or extended.instructions != signature.instructions:
+        extended = signature
+        for name in names:
+            kind, field = GROUNDING_FIELDS[name]
+            extended = extended.append(name, field, type_=kind)
+        per_names[names] = extended
     return extended
 
 

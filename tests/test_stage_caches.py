@@ -10,7 +10,7 @@ import pytest
 
 from toolsynth.adapter import StageAdapter, output_fields, response_format
 from toolsynth.outputs import type_adapter
-from toolsynth.programs.stage import FEEDBACK_FIELD, with_feedback
+from toolsynth.programs.stage import FEEDBACK_FIELD, GROUNDING_FIELDS, with_feedback, with_grounding
 from toolsynth.signatures import (
     AssistantTurn,
     ComposeSequential,
@@ -72,6 +72,16 @@ def test_the_repair_signature_is_one_class_per_signature_and_instructions() -> N
     rewritten = ComposeSequential.with_instructions("Compose two steps.")
     assert with_feedback(rewritten).instructions == "Compose two steps."
     assert with_feedback(rewritten) is not extended
+
+
+def test_a_grounded_signature_is_one_class_per_signature_instructions_and_fields() -> None:
+    grounded = with_grounding(ComposeSequential, ("tools",))
+    assert with_grounding(ComposeSequential, ("tools",)) is grounded
+    assert list(grounded.input_fields) == [*ComposeSequential.input_fields, "tools"]
+    assert grounded.input_fields["tools"].annotation == GROUNDING_FIELDS["tools"][0]
+    assert with_grounding(ComposeSequential, ()) is ComposeSequential
+    rewritten = ComposeSequential.with_instructions("Compose two steps.")
+    assert with_grounding(rewritten, ("tools",)).instructions == "Compose two steps."
 
 
 @pytest.mark.parametrize("signature", SIGNATURES, ids=lambda s: s.__name__)
