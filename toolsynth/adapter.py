@@ -266,38 +266,27 @@ class StructuredOutputs:
             return state.trying
         if state is not None and state.resolved is not None:
             return state.resolved
-        return self._static_choice(lm) or "off"
+        return self._static(lm) or "off"
 
     def needs_probe(self, lm: Any) -> bool:
         state = self._states.get(lm)
         if state is not None and state.resolved is not None:
             return False
-        return self._static_choice(lm) is None
+        return self._static(lm) is None
 
     def takes_response_format(self, lm: Any) -> bool:
         """Whether litellm lists `response_format` among the LM's parameters (plain JSON mode, then), once per LM."""
-        state = self._state_of_any(lm)
-        if state is None:
-            return "response_format" in getattr(lm, "supported_params", ())
+        state = self._state(lm)
         if state.takes_response_format is None:
             state.takes_response_format = "response_format" in getattr(lm, "supported_params", ())
         return state.takes_response_format
 
-    def _static_choice(self, lm: Any) -> str | None:
+    def _static(self, lm: Any) -> str | None:
         """`_static_choice(lm)`, once per LM: it reads litellm's model table, which is not free."""
-        state = self._state_of_any(lm)
-        if state is None:
-            return _static_choice(lm)
+        state = self._state(lm)
         if not state.static_looked_up:
             state.static, state.static_looked_up = _static_choice(lm), True
         return state.static
-
-    def _state_of_any(self, lm: Any) -> _LMState | None:
-        """The state of `lm`, made if need be; None for an object that cannot be weakly referenced."""
-        try:
-            return self._state(lm)
-        except TypeError:
-            return None
 
     async def resolve(self, lm: Any, probe: Callable[[str], Awaitable[bool]]) -> str:
         """Settle `auto` for an LM at an `api_base`: `probe()` sends one request in the dialect being tried
