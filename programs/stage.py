@@ -213,7 +213,7 @@ class Stage(dspy.Module):
         only, unless refusals before any success show the model cannot be used at all (`FailureBreaker`).
         """
         policy = current_retry_policy()
-        rng = random.Random()
+        rng: random.Random | None = None  # seeded from the OS (not free): only for a retry's jitter
         for attempt in range(policy.retries + 1):
             try:
                 return await self._predict_once(predictor, inputs)
@@ -229,6 +229,7 @@ class Stage(dspy.Module):
                     raise StageRejected(self.stage_name, [code], _first_line(str(exc))) from exc
                 if attempt == policy.retries:
                     raise StageRejected(self.stage_name, ["lm_error"], _first_line(str(exc))) from exc
+                rng = rng or random.Random()
                 await asyncio.sleep(policy.delay(attempt, retry_after_seconds(exc), rng))
         raise AssertionError("unreachable")
 

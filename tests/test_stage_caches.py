@@ -3,10 +3,14 @@ repair signature. Each is the same text or object the uncached path builds, and 
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import dspy
+import pydantic
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from toolsynth.adapter import StageAdapter, output_fields, response_format
 from toolsynth.outputs import type_adapter
@@ -99,3 +103,82 @@ def test_one_type_adapter_serves_equal_annotations() -> None:
     assert type_adapter(list[dict[str, Any]]) is type_adapter(list[dict[str, Any]])
     assert type_adapter(list[int]) is not type_adapter(list[str])
     assert type_adapter(list[int]).validate_python(["1"]) == [1]
+
+
+class Place(pydantic.BaseModel):
+    city: str
+    when: datetime.date | None = None
+
+
+class Mixed(dspy.Signature):
+    """Answer."""
+
+    text: str = dspy.InputField()
+    listed: str = dspy.InputField(desc="a list given to a str field: DSPy numbers it")
+    rows: list[dict[str, Any]] = dspy.InputField()
+    anything: Any = dspy.InputField()
+    answer: str = dspy.OutputField()
+
+
+class Unserialisable:
+    def __repr__(self) -> str:
+        return "Unserialisable()"
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+ODD_VALUES = st.sampled_from(
+    [
+        Place(city="Oslo", when=datetime.date(2026, 12, 1)),
+        [Place(city="Lima")],
+        {"at": datetime.datetime(2026, 1, 2, 3, 4, 5), "set": {3}},
+        ("a", 1),
+        Unserialisable(),
+        {"nested": Unserialisable()},
+        float("nan"),
+        b"bytes",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=JSON_VALUES | ODD_VALUES,
+    listed=st.lists(JSON_VALUES, max_size=3),
+    rows=JSON_VALUES | ODD_VALUES,
+    anything=JSON_VALUES | ODD_VALUES,
+)
+def test_user_messages_are_dspys_own(text: Any, listed: Any, rows: Any, anything: Any) -> None:
+    inputs = {"text": text, "listed": listed, "rows": rows, "anything": anything}
+    ours, dspys = StageAdapter(), dspy.JSONAdapter()
+    for sig in (Mixed, with_feedback(Mixed)):
+        for main_request in (True, False):
+            call_inputs = {**inputs, "feedback": "fix it"} if sig is not Mixed else inputs
+            expected = outcome(dspys.format_user_message_content, sig, call_inputs, "pre", "post", main_request)
+            assert outcome(ours.format_user_message_content, sig, call_inputs, "pre", "post", main_request) == expected
+
+
+def outcome(format_message: Any, *args: Any) -> str:
+    """The message, or the error DSPy's own formatting raises too (a list of non-text given to a `str` field)."""
+    try:
+        message: str = format_message(*args)
+    except Exception as exc:
+        return f"raised {type(exc).__name__}: {exc}"
+    return message
+
+
+@pytest.mark.parametrize("signature", SIGNATURES, ids=lambda s: s.__name__)
+def test_requests_are_dspys_own_for_every_input_type_of_a_stage(signature: Any) -> None:
+    samples: dict[Any, Any] = {
+        str: "Book the cheapest flight to Oslo — « ✈ »",
+        list[str]: ["one", "two"],
+        list[dict[str, Any]]: [{"name": "get_weather", "parameters": {"type": "object"}}],
+        dict[str, Any]: {"city": "Oslo", "days": [1, 2]},
+    }
+    inputs = {name: samples.get(f.annotation, {"k": [1, "v"]}) for name, f in signature.input_fields.items()}
+    demos = [{**inputs, **{name: "x" for name in signature.output_fields}}]
+    expected = dspy.JSONAdapter().format(signature, demos, inputs)
+    assert StageAdapter().format(signature, demos, inputs) == expected

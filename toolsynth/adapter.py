@@ -26,6 +26,8 @@ from types import MappingProxyType
 from typing import Annotated, Any
 
 import dspy
+from dspy.adapters.utils import format_field_value
+from pydantic.fields import FieldInfo
 
 from toolsynth.outputs import (
     example_of,
@@ -34,6 +36,7 @@ from toolsynth.outputs import (
     normalise,
     output_schema,
     strict_compatible,
+    type_adapter,
     validate_fields,
     without_lone_surrogates,
 )
@@ -151,6 +154,27 @@ class StageAdapter(dspy.JSONAdapter):
         self._system_messages[signature] = (instructions, message)
         return message
 
+    def format_user_message_content(
+        self,
+        signature: type[dspy.Signature],
+        inputs: dict[str, Any],
+        prefix: str = "",
+        suffix: str = "",
+        main_request: bool = False,
+    ) -> str:
+        """DSPy's user message, each input written by `input_text`: the same text, without building a new pydantic
+        `TypeAdapter` for every value of every request (`test_user_messages_are_dspys_own`)."""
+        parts = [prefix]
+        for name, info in signature.input_fields.items():
+            if name in inputs:
+                parts.append(f"[[ ## {name} ## ]]\n{input_text(info, inputs[name])}")
+        if main_request:
+            requirements = self.user_message_output_requirements(signature)
+            if requirements is not None:
+                parts.append(requirements)
+        parts.append(suffix)
+        return "\n\n".join(parts).strip()
+
     def request_format(self, mode: str, signature: type[dspy.Signature]) -> dict[str, Any]:
         """`response_format(mode, signature)`, built once per signature and mode; each request gets its own copy
         (litellm may edit what it is given)."""
@@ -212,6 +236,28 @@ class StageAdapter(dspy.JSONAdapter):
             lm_kwargs["response_format"] = self.request_format(mode, signature)
         elif structured_outputs.takes_response_format(lm):
             lm_kwargs["response_format"] = {"type": "json_object"}
+
+
+def input_text(info: FieldInfo, value: Any) -> str:
+    """How DSPy writes an input value into a prompt (`dspy.adapters.utils.format_field_value`), the value made
+    JSON-ready by a `TypeAdapter` kept per type (`outputs.type_adapter`). DSPy builds one per value: half the CPU of
+    formatting a request (benchmarks/README.md, CPU per LM call)."""
+    if isinstance(value, list) and info.annotation is str:
+        text: str = format_field_value(field_info=info, value=value)  # DSPy numbers such a list: no adapter there
+        return text
+    ready = json_ready(value)
+    if isinstance(ready, (dict, list)):
+        return json.dumps(ready, ensure_ascii=False)
+    return str(ready)
+
+
+def json_ready(value: Any) -> Any:
+    """`value` as JSON data, as DSPy's `serialize_for_json` makes it: pydantic's JSON mode, a nested value it cannot
+    serialise as its `str`, and the whole value as its `str` if pydantic cannot handle its type at all."""
+    try:
+        return type_adapter(type(value)).dump_python(value, mode="json", fallback=str)
+    except Exception:  # what DSPy does too: a value is never refused for its type
+        return str(value)
 
 
 _UNPLANNED_ADAPTER_ACALL: Callable[..., Awaitable[list[dict[str, Any]]]] | None = getattr(
