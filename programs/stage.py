@@ -173,7 +173,8 @@ class Stage(dspy.Module):
                     previous = _previous_answer(exc.parsed_result, exc.lm_response)
                 else:
                     findings = errors(self.check(prediction, facts))
-                    previous = _previous_answer(self.dump_lenient(prediction), "")
+                    if findings:  # what the repair prompt shows; an accepted answer needs none
+                        previous = _previous_answer(self.dump_lenient(prediction), "")
             if meter is not None:
                 unreadable = any(f.code in UNREADABLE_CODES for f in findings)
                 meter.attempt(self.stage_name, codes(findings), replies.repairs, unreadable)
