@@ -8,13 +8,19 @@ it. Outside a runner the memo is absent and every step is computed.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import contextvars
+import functools
 import random
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class StepMemo(Protocol):
@@ -313,3 +319,39 @@ async def lm_slot() -> AsyncIterator[None]:
         return
     async with limit:
         yield
+
+
+INLINE_STEPS = frozenset(
+    ("dspy.clients.execution", name) for name in ("prepare", "_cached", "_store", "_price_legacy", "_price_result")
+)
+"""The steps `dspy.LM.acall` hands to a worker thread (`asyncio.to_thread`) for every request, by module and name:
+building the request, reading and writing DSPy's response cache, pricing the reply."""
+
+
+class RunExecutor(concurrent.futures.ThreadPoolExecutor):
+    """A run's default executor: DSPy's per-request steps (`INLINE_STEPS`) run at once on the event loop's thread,
+    everything else (a new connection's DNS lookup, ...) in worker threads as usual.
+
+    Those steps are short Python code holding the GIL: a thread runs them no sooner, and the hop there and back (a
+    thread wake-up, a future, a wake-up of the loop) cost more CPU than the steps, about 0.3 ms per LM call
+    (benchmarks/README.md). Their results and errors reach the caller as from a thread, in the caller's context. A
+    step DSPy renames, or that a Python release hands over differently, goes to a thread as before
+    (`test_dspys_request_steps_run_on_the_loop` notices)."""
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> concurrent.futures.Future[T]:
+        if not runs_inline(fn):
+            return super().submit(fn, *args, **kwargs)
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # as a worker thread would: the caller's await raises it
+            future.set_exception(exc)
+        return future
+
+
+def runs_inline(fn: Callable[..., Any]) -> bool:
+    """Whether `RunExecutor` runs `fn` on the loop: one of `INLINE_STEPS`, itself or as `asyncio.to_thread` hands it
+    over (`functools.partial(context.run, step, ...)`)."""
+    if isinstance(fn, functools.partial) and isinstance(getattr(fn.func, "__self__", None), contextvars.Context):
+        fn = fn.args[0] if fn.args else fn
+    return (getattr(fn, "__module__", None), getattr(fn, "__qualname__", None)) in INLINE_STEPS

@@ -27,7 +27,7 @@ import dspy
 
 from toolsynth import __version__
 from toolsynth.dedup import dedup_samples_file
-from toolsynth.execution import CallLimit, FailureBreaker, RetryPolicy, UsageMeter, running_with
+from toolsynth.execution import CallLimit, FailureBreaker, RetryPolicy, RunExecutor, UsageMeter, running_with
 from toolsynth.exports import export_run
 from toolsynth.outputs import without_lone_surrogates
 from toolsynth.programs.button import ButtonProgram, ButtonResult
@@ -216,6 +216,7 @@ async def _run_all(
     main = asyncio.current_task()
     if main is not None:
         stop.install(main)
+    asyncio.get_running_loop().set_default_executor(RunExecutor())
     finished = store.finished()
     limit = CallLimit(options.concurrency)
     reporter = _Reporter(progress, limit, meter, stream, options.quiet)
