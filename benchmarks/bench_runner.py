@@ -38,6 +38,7 @@ import platform
 import random
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -384,12 +385,15 @@ def _sample_set(path: Path) -> set[str]:
 
 def bench_cpu(n: int, concurrency: int, work: Path, profile: Path | None = None, rounds: int = 1) -> dict[str, Any]:
     """CPU per call of the runner (as the CLI runs it: no call recorder, no step tracking) and of the same requests
-    (recorded in one run beforehand) through bare litellm, DSPy's LM and raw HTTP.
+    (recorded in one run beforehand) through bare litellm, DSPy's LM and raw HTTP; bare litellm again under the
+    runner's collector thresholds, and DSPy's LM under the runner's thresholds and default executor.
 
-    With `rounds` > 1 the four are measured in turn that many times (the runner each time on a fresh output
-    directory) and each one's least CPU per call is kept: on a shared machine the other processes only ever add
-    CPU time (cache misses, preemption), and measuring in turn spreads a busy spell over all four.
+    With `rounds` > 1 they are measured in turn that many times (the runner each time on a fresh output directory)
+    and each one's least CPU per call is kept: on a shared machine the other processes only ever add CPU time
+    (cache misses, preemption), and measuring in turn spreads a busy spell over all of them. The median of the
+    per-round differences is reported too.
     """
+    from toolsynth.execution import RunExecutor
     from toolsynth.runner import RUN_GC_THRESHOLDS
     from toolsynth.validators.functions import META_VALID
 
@@ -403,7 +407,9 @@ def bench_cpu(n: int, concurrency: int, work: Path, profile: Path | None = None,
 
         requests: list[dict[str, Any]] = []
 
-        async def replay(one: Callable[[dict[str, Any]], Any]) -> None:
+        async def replay(one: Callable[[dict[str, Any]], Any], executor: Any = None) -> None:
+            if executor is not None:  # as the runner sets it (`toolsynth.execution.RunExecutor`)
+                asyncio.get_running_loop().set_default_executor(executor)
             gate = asyncio.Semaphore(concurrency)
 
             async def bounded(kwargs: dict[str, Any]) -> None:
@@ -445,6 +451,10 @@ def bench_cpu(n: int, concurrency: int, work: Path, profile: Path | None = None,
                     asyncio.run(dspy_lm(requests[0]))
                 cpu, wall, _ = _measure(lambda: asyncio.run(replay(dspy_lm)))
             per_round["dspy_litellm"].append(_per_call(cpu, wall, len(requests)))
+            with warnings.catch_warnings(), collector_thresholds(RUN_GC_THRESHOLDS):
+                warnings.simplefilter("ignore", DeprecationWarning)
+                cpu, wall, _ = _measure(lambda: asyncio.run(replay(dspy_lm, RunExecutor())))
+            per_round["dspy_litellm_run_settings"].append(_per_call(cpu, wall, len(requests)))
             cpu, wall, _ = _measure(lambda: _raw_http(server.url, requests))
             per_round["raw_http"].append(_per_call(cpu, wall, len(requests)))
     for key, rows in per_round.items():
@@ -455,6 +465,10 @@ def bench_cpu(n: int, concurrency: int, work: Path, profile: Path | None = None,
     result["ours_minus_litellm_run_gc_ms"] = (
         result["ours"]["cpu_ms_per_call"] - result["litellm_run_gc"]["cpu_ms_per_call"]
     )
+    for baseline in ("litellm", "litellm_run_gc"):  # round by round: a steadier figure than least against least
+        rounds_of = (result["ours"]["all_rounds_ms"], result[baseline]["all_rounds_ms"])
+        differences = [ours - base for ours, base in zip(*rounds_of, strict=True)]
+        result[f"ours_minus_{baseline}_median_per_round_ms"] = statistics.median(differences)
     result["load_average_at_end"] = os.getloadavg()
     return result
 
@@ -602,6 +616,7 @@ def print_report(results: dict[str, Any]) -> None:
         for key, label in (
             ("ours", "toolsynth runner"),
             ("dspy_litellm", "dspy.LM.acall (litellm)"),
+            ("dspy_litellm_run_settings", "  runner's GC and executor"),
             ("litellm", "litellm.acompletion"),
             ("litellm_run_gc", "  the same, runner's GC"),
             ("raw_http", "http.client"),
@@ -620,6 +635,11 @@ def print_report(results: dict[str, Any]) -> None:
         )
         if "ours_minus_litellm_run_gc_ms" in cpu:
             lines.append(f"  ours - litellm, same GC    {cpu['ours_minus_litellm_run_gc_ms']:7.2f} ms")
+        if "ours_minus_litellm_run_gc_median_per_round_ms" in cpu:
+            lines.append(
+                f"  median per round: ours - litellm {cpu['ours_minus_litellm_median_per_round_ms']:.2f} ms, "
+                f"same GC {cpu['ours_minus_litellm_run_gc_median_per_round_ms']:.2f} ms"
+            )
     if "memory" in results:
         mem = results["memory"]
         lines.append("memory (peak RSS, offline demo model, toolsynth synth subprocess):")
