@@ -332,11 +332,12 @@ class RunExecutor(concurrent.futures.ThreadPoolExecutor):
     """A run's default executor: DSPy's per-request steps (`INLINE_STEPS`) run at once on the event loop's thread,
     everything else (a new connection's DNS lookup, ...) in worker threads as usual.
 
-    Those steps are short Python code holding the GIL: a thread runs them no sooner, and the hop there and back (a
-    thread wake-up, a future, a wake-up of the loop) cost more CPU than the steps, about 0.3 ms per LM call
-    (benchmarks/README.md). Their results and errors reach the caller as from a thread, in the caller's context. A
-    step DSPy renames, or that a Python release hands over differently, goes to a thread as before
-    (`test_dspys_request_steps_run_on_the_loop` notices)."""
+    Building and pricing are short Python steps holding the GIL: a thread runs them no sooner, and the hop there and
+    back (a thread wake-up, a future, a wake-up of the loop) cost more CPU than the steps, 0.15-0.3 ms per LM call
+    (benchmarks/README.md). With DSPy's cache on, its reads and writes (SQLite on disk) happen on the loop too, as
+    the run's own step store's do. Results and errors reach the caller as from a thread, in the caller's context. A
+    step DSPy renames, or that a Python release hands over differently, would go to a thread as before; the tests
+    in `tests/test_run_executor.py` fail then, so that it is noticed."""
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> concurrent.futures.Future[T]:
         if not runs_inline(fn):
